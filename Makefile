@@ -1,0 +1,44 @@
+# Every target sets up what it needs: a fresh clone needs only `make build`, `make serve` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.run-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: build serve check test lint golden tools clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(RUN_STAMP)
+
+build: $(RUN_STAMP)
+	$(BIN)/python build.py build
+
+serve: $(RUN_STAMP)
+	$(BIN)/python build.py serve
+
+check: $(RUN_STAMP)
+	$(BIN)/python build.py check
+
+tools:
+	bash scripts/install-test-tools
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check explainer tests build.py
+	$(BIN)/ruff format --check explainer tests build.py
+
+test: $(DEV_STAMP) tools lint
+	$(BIN)/python -m pytest
+
+golden: $(DEV_STAMP)
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf site tests/output .pytest_cache .ruff_cache

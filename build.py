@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Command line: build, serve, check, or start a new entry of a bilingual explainer site."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from explainer.errors import BuildFailed
+from explainer.output import OutputRefused
+from explainer.pipeline import build, coverage, project_at
+
+ROOT = Path(__file__).resolve().parent
+BASE_URL = re.compile(r"^(https?://[^/\s]+)?/?(\S*/?)?$")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one command; return the exit code."""
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
+    parser.add_argument("--root", type=Path, default=ROOT, help="project folder (default: this file's folder)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    for name, text in (
+        ("build", "build the site into site/"),
+        ("check", "validate content and report translation coverage"),
+        ("serve", "build, serve on 127.0.0.1 and rebuild on every save"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--base-url", help="URL or path the site is deployed at, such as /sub/path/")
+        command.add_argument(
+            "--allow-missing", action="store_true", help="render untranslated entries in another language with a notice"
+        )
+        if name != "check":
+            command.add_argument("--output", type=Path, help="output folder (default: site/)")
+        if name == "serve":
+            command.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+            command.add_argument("--port", type=int, default=8000)
+    new = commands.add_parser("new", help="write a new entry with every field, ready to fill")
+    new.add_argument("kind", choices=("event", "person", "agreement", "term", "organization", "source"))
+    new.add_argument("id")
+
+    args = parser.parse_args(argv)
+    if getattr(args, "base_url", None) and not BASE_URL.match(args.base_url):
+        print(
+            f"build.py: --base-url: expected a URL or path such as https://example.org/ or /sub/path/, not {args.base_url!r}",
+            file=sys.stderr,
+        )
+        return 2
+    project = project_at(args.root, getattr(args, "output", None))
+    if args.command == "build":
+        return run_build(project, args)
+    if args.command == "check":
+        return run_check(project, args)
+    if args.command == "serve":
+        from explainer.serve import serve
+
+        return serve(project, host=args.host, port=args.port, base_url=args.base_url, allow_missing=args.allow_missing)
+    from explainer.scaffold import write_new_entry
+
+    return write_new_entry(project, args.kind, args.id)
+
+
+def run_build(project, args) -> int:
+    """Build once and print a summary, or every error."""
+    started = time.perf_counter()
+    try:
+        result = build(project, base_url=args.base_url, allow_missing=args.allow_missing)
+    except BuildFailed as failed:
+        return print_errors(failed)
+    except OutputRefused as refused:
+        print(f"build.py: {refused}", file=sys.stderr)
+        return 1
+    report = result.report
+    elapsed = time.perf_counter() - started
+    print(
+        f"built {len(result.outputs)} files in {elapsed:.2f} s: {len(report.written)} written, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged -> {project.shown(project.output)}/"
+    )
+    return 0
+
+
+def run_check(project, args) -> int:
+    """Validate everything without writing; print translation coverage."""
+    status = 0
+    try:
+        build(project, base_url=args.base_url, allow_missing=args.allow_missing, write=False)
+    except BuildFailed as failed:
+        status = print_errors(failed)
+    try:
+        result = build(project, base_url=args.base_url, allow_missing=True, write=False)
+    except BuildFailed:
+        return status or 1
+    print("translation coverage:")
+    for kind, lang, done, total, missing in coverage(result.model):
+        print(f"  {kind:<13} {lang}: {done}/{total}" + (f"  (missing: {', '.join(missing)})" if missing else ""))
+    if status == 0:
+        print("check passed")
+    return status
+
+
+def print_errors(failed: BuildFailed) -> int:
+    """Print every error compiler-style on standard error; return the exit code."""
+    for error in failed.errors:
+        print(error, file=sys.stderr)
+    print(f"build failed: {len(failed.errors)} error(s); site/ was left as it was", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A static-site generator for bilingual explainer microsites."""

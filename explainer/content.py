@@ -1,0 +1,330 @@
+"""Read content/: every entry file parsed, checked against its schema, and turned into model entries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .dates import PartialDate, parse_date
+from .errors import ContentError, format_field
+from .model import (
+    KIND_BY_FOLDER,
+    Agreement,
+    Citation,
+    Entry,
+    Event,
+    Organization,
+    Person,
+    Role,
+    SiteConfig,
+    Source,
+    Term,
+)
+from .schema import validate_document
+from .yamlfile import Document, read_yaml
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SITE_FILE = "site.yml"
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a project's parts live."""
+
+    root: Path
+    content: Path
+    layouts: Path
+    output: Path
+
+    def shown(self, path: Path) -> str:
+        """Return a path as error messages show it: relative to the project root."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def read_site_config(project: Project) -> tuple[SiteConfig | None, list[ContentError]]:
+    """Read content/site.yml."""
+    path = project.content / SITE_FILE
+    shown = project.shown(path)
+    if not path.is_file():
+        return None, [ContentError(shown, 0, 0, "", "file is missing: it names the languages and the site title")]
+    document, errors = read_yaml(path, shown)
+    if document is None:
+        return None, errors
+    errors = validate_document("site", document, shown)
+    if errors:
+        return None, errors
+    data = document.data
+    languages = tuple(data["languages"])
+    if data["default_language"] not in languages:
+        line, column = document.position(("default_language",))
+        return None, [ContentError(shown, line, column, "default_language", "is not one of the languages")]
+    config = SiteConfig(languages, data["default_language"], data["base_url"], data["title"], data["description"])
+    errors = _check_texts(document, ("title", "description"), languages, shown, allow_missing=False)[1]
+    return (None if errors else config), errors
+
+
+def read_entries(
+    project: Project, languages: tuple[str, ...], *, allow_missing: bool
+) -> tuple[list[Entry], set[str], list[ContentError]]:
+    """Read every entry under content/, in a stable order.
+
+    Returns the entries, the ids of entry files that could not be read (so that references to them
+    are not reported a second time), and all problems found.
+    """
+    entries: list[Entry] = []
+    unreadable: set[str] = set()
+    errors: list[ContentError] = []
+    for path in sorted(project.content.iterdir()):
+        shown = project.shown(path)
+        if _ignored(path) or (path.is_file() and path.name == SITE_FILE):
+            continue
+        if not path.is_dir() or path.name not in KIND_BY_FOLDER:
+            expected = ", ".join(sorted(KIND_BY_FOLDER))
+            errors.append(
+                ContentError(
+                    shown,
+                    0,
+                    0,
+                    "",
+                    f"unexpected {'folder' if path.is_dir() else 'file'} in content/ (expected site.yml and the folders {expected})",
+                )
+            )
+            continue
+        cls = KIND_BY_FOLDER[path.name]
+        for file in sorted(path.iterdir()):
+            if _ignored(file):
+                continue
+            entry, file_errors = read_entry(cls, file, project.shown(file), languages, allow_missing=allow_missing)
+            errors.extend(file_errors)
+            if entry is not None:
+                entries.append(entry)
+            else:
+                unreadable.add(file.stem)
+    return entries, unreadable, errors
+
+
+def read_entry(
+    cls: type[Entry], path: Path, shown: str, languages: tuple[str, ...], *, allow_missing: bool
+) -> tuple[Entry | None, list[ContentError]]:
+    """Read one entry file of kind `cls`."""
+    if path.is_symlink() or not path.is_file():
+        return None, [ContentError(shown, 0, 0, "", "expected a regular file")]
+    if path.suffix != ".yml":
+        return None, [ContentError(shown, 0, 0, "", "entry files end in .yml")]
+    if not ID_PATTERN.match(path.stem):
+        return None, [
+            ContentError(
+                shown,
+                0,
+                0,
+                "",
+                "file name must be the entry's id: lowercase ASCII letters, digits and single '-', then .yml",
+            )
+        ]
+    document, errors = read_yaml(path, shown)
+    if document is None:
+        return None, errors
+    if not isinstance(document.data, dict):
+        return None, [ContentError(shown, 1, 1, "(top level)", "expected a map of fields")]
+    errors = validate_document(cls.kind, document, shown)
+    if errors:
+        return None, errors
+    untranslated, errors = _check_texts(document, (), languages, shown, allow_missing=allow_missing)
+    dates, date_errors = _parse_dates(document, shown)
+    if date_errors:
+        return None, errors + date_errors
+    # An entry that lacks only translations is still built, so that coverage can be reported.
+    common = dict(id=path.stem, file=shown, untranslated=frozenset(untranslated), positions=document.positions)
+    return _BUILDERS[cls](document.data, dates, common), errors
+
+
+def _ignored(path: Path) -> bool:
+    # Editors leave hidden files and backups beside the entries they edit.
+    return path.name.startswith(".") or path.name.endswith("~")
+
+
+_DATE_FIELDS = {"date", "start", "end"}
+
+
+def _parse_dates(document: Document, shown: str) -> tuple[dict[tuple, PartialDate], list[ContentError]]:
+    dates, errors = {}, []
+    for path in document.positions:
+        if path and path[-1] in _DATE_FIELDS and isinstance(_value_at(document.data, path), str):
+            try:
+                dates[path] = parse_date(_value_at(document.data, path))
+            except ValueError as err:
+                errors.append(ContentError(shown, *document.position(path), format_field(path), str(err)))
+    return dates, errors
+
+
+def _check_texts(
+    document: Document, only: tuple, languages: tuple[str, ...], shown: str, *, allow_missing: bool
+) -> tuple[set[str], list[ContentError]]:
+    """Check that every translatable text has each language and no other."""
+    untranslated: set[str] = set()
+    errors = []
+    for path, value in _texts(document.data, ()):
+        if only and path[0] not in only:
+            continue
+        for lang in value:
+            if lang not in languages:
+                errors.append(
+                    ContentError(
+                        shown,
+                        *document.position(path + (lang,), key=True),
+                        format_field(path + (lang,)),
+                        f"language '{lang}' is not one of the site's languages ({', '.join(languages)})",
+                    )
+                )
+        for lang in languages:
+            if lang not in value:
+                untranslated.add(lang)
+                if not allow_missing:
+                    errors.append(
+                        ContentError(
+                            shown, *document.position(path), format_field(path + (lang,)), "missing translation"
+                        )
+                    )
+    return untranslated, errors
+
+
+def _texts(data, path):
+    """Yield (path, map) for every translatable text: a map whose keys are all language codes."""
+    if isinstance(data, dict):
+        if data and all(
+            isinstance(k, str) and re.fullmatch(r"[a-z]{2,3}", k) and isinstance(v, str) for k, v in data.items()
+        ):
+            yield path, data
+            return
+        for key, value in data.items():
+            yield from _texts(value, path + (key,))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _texts(value, path + (index,))
+
+
+def _value_at(data, path):
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _citations(items) -> tuple[Citation, ...]:
+    return tuple(_citation(item) for item in items or ())
+
+
+def _citation(item) -> Citation:
+    return Citation(item["source"], tuple(item.get("paragraphs", ())), item.get("quote"))
+
+
+def _event(data, dates, common) -> Event:
+    return Event(
+        **common,
+        date=dates[("date",)],
+        status=data["status"],
+        title=data["title"],
+        summary=data["summary"],
+        body=data.get("body"),
+        people=tuple(data.get("people", ())),
+        organizations=tuple(data.get("organizations", ())),
+        agreements=tuple(data.get("agreements", ())),
+        tags=tuple(data.get("tags", ())),
+        sources=_citations(data["sources"]),
+    )
+
+
+def _person(data, dates, common) -> Person:
+    roles = tuple(
+        Role(
+            title=role["title"],
+            organization=role.get("organization"),
+            start=dates.get(("roles", index, "start")),
+            end=dates.get(("roles", index, "end")),
+            sources=_citations(role.get("sources")),
+        )
+        for index, role in enumerate(data.get("roles", ()))
+    )
+    return Person(
+        **common,
+        name=data["name"],
+        short_name=data.get("short_name", data["name"]),
+        sort_name=data.get("sort_name", data["name"]),
+        country=data["country"],
+        summary=data["summary"],
+        name_note=data.get("name_note"),
+        mentioned=data.get("mentioned", False),
+        roles=roles,
+        bio=data.get("bio"),
+        sources=_citations(data["sources"]),
+    )
+
+
+def _agreement(data, dates, common) -> Agreement:
+    return Agreement(
+        **common,
+        name=data["name"],
+        short_name=data.get("short_name"),
+        category=data["kind"],
+        summary=data["summary"],
+        date=dates.get(("date",)),
+        parties=tuple(data.get("parties", ())),
+        pillars=tuple(data.get("pillars", ())),
+        replaces=tuple(data.get("replaces", ())),
+        body=data.get("body"),
+        sources=_citations(data["sources"]),
+    )
+
+
+def _term(data, dates, common) -> Term:
+    return Term(
+        **common,
+        term=data["term"],
+        definition=data["definition"],
+        abbr=data.get("abbr"),
+        refers_to=data.get("refers_to"),
+        sources=_citations(data["sources"]),
+    )
+
+
+def _organization(data, dates, common) -> Organization:
+    return Organization(
+        **common,
+        name=data["name"],
+        summary=data["summary"],
+        abbr=data.get("abbr"),
+        country=data.get("country"),
+        parent=data.get("parent"),
+        body=data.get("body"),
+        sources=_citations(data["sources"]),
+    )
+
+
+def _source(data, dates, common) -> Source:
+    return Source(
+        **common,
+        title=data["title"],
+        category=data["kind"],
+        publisher=data.get("publisher"),
+        author=data.get("author"),
+        date=dates.get(("date",)),
+        date_note=data.get("date_note"),
+        language=data.get("language"),
+        url=data.get("url"),
+        text_file=data.get("file"),
+        via=_citation(data["via"]) if "via" in data else None,
+        note=data.get("note"),
+    )
+
+
+_BUILDERS = {
+    Event: _event,
+    Person: _person,
+    Agreement: _agreement,
+    Term: _term,
+    Organization: _organization,
+    Source: _source,
+}

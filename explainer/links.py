@@ -1,0 +1,290 @@
+"""Check every cross-reference and citation, then assemble the model with its back-references."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from pathlib import Path
+
+from .dates import PartialDate
+from .errors import ContentError, format_field
+from .markup import MarkdownRenderer
+from .model import (
+    TYPE_BY_KIND,
+    Agreement,
+    Citation,
+    Entry,
+    Event,
+    Model,
+    Organization,
+    Person,
+    SiteConfig,
+    Source,
+    Term,
+)
+
+REFERENCE = re.compile(r"\[\[([^\]|:]*):([^\]|]*)(?:\|([^\]]*))?\]\]")
+"""An inline reference in Markdown: [[kind:id]] or [[kind:id|label]]."""
+
+
+def build_model(
+    site: SiteConfig, entries: list[Entry], root: Path, unreadable: frozenset[str] = frozenset()
+) -> tuple[Model | None, list[ContentError]]:
+    """Resolve references and citations across all entries; return the model, or every problem found.
+
+    References to `unreadable` ids (files that exist but failed to load) are not reported again.
+    """
+    errors: list[ContentError] = []
+    by_id: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in by_id:
+            other = by_id[entry.id]
+            errors.append(ContentError(entry.file, 1, 1, "id", f"duplicate id '{entry.id}': {other.file} has it too"))
+        else:
+            by_id[entry.id] = entry
+    paragraphs, paragraph_errors = _read_source_texts(by_id, root)
+    errors += paragraph_errors
+    renderer = MarkdownRenderer()
+    for entry in by_id.values():
+        errors += _check_entry(entry, by_id, paragraphs, unreadable)
+        for path, text in _markdown_fields(entry):
+            errors += [_error(entry, path, problem) for problem in renderer.find_problems(text)]
+    errors += _check_cycles(by_id, Agreement, "replaces")
+    errors += _check_cycles(by_id, Organization, "parent")
+    errors += _check_cycles(by_id, Source, "via")
+    if errors:
+        return None, errors
+    return _assemble(site, by_id, paragraphs), []
+
+
+def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:
+    def of(cls):
+        return [e for e in by_id.values() if isinstance(e, cls)]
+
+    events = tuple(sorted(of(Event), key=lambda e: (e.date, e.id)))
+    events_of: dict[str, list[str]] = defaultdict(list)
+    for event in events:
+        for target in (*event.people, *event.agreements, *event.organizations):
+            events_of[target].append(event.id)
+    people_of: dict[str, list[str]] = defaultdict(list)
+    people = tuple(sorted(of(Person), key=lambda p: (sort_key(p.sort_name), p.id)))
+    for person in people:
+        for org in dict.fromkeys(role.organization for role in person.roles if role.organization):
+            people_of[org].append(person.id)
+    replaced_by: dict[str, list[str]] = defaultdict(list)
+    for agreement in sorted(of(Agreement), key=lambda a: a.id):
+        for old in agreement.replaces:
+            replaced_by[old].append(agreement.id)
+    units_of: dict[str, list[str]] = defaultdict(list)
+    for org in sorted(of(Organization), key=lambda o: o.id):
+        if org.parent:
+            units_of[org.parent].append(org.id)
+    citers_of: dict[str, list[str]] = defaultdict(list)
+    for entry in sorted(by_id.values(), key=lambda e: (e.kind, e.id)):
+        for source_id in dict.fromkeys(c.source for _, c in all_citations(entry)):
+            citers_of[source_id].append(entry.id)
+    return Model(
+        site=site,
+        entries=dict(sorted(by_id.items())),
+        events=events,
+        people=people,
+        agreements=tuple(sorted(of(Agreement), key=lambda a: (a.date or _NO_DATE, a.id))),
+        terms=tuple(
+            sorted(
+                of(Term),
+                key=lambda t: (
+                    sort_key(t.term.get(site.default_language, t.id)),
+                    t.id,
+                ),
+            )
+        ),
+        organizations=tuple(sorted(of(Organization), key=lambda o: o.id)),
+        sources=tuple(sorted(of(Source), key=lambda s: s.id)),
+        paragraphs=paragraphs,
+        events_of=_freeze(events_of),
+        people_of=_freeze(people_of),
+        replaced_by=_freeze(replaced_by),
+        units_of=_freeze(units_of),
+        citers_of=_freeze(citers_of),
+    )
+
+
+_NO_DATE = PartialDate(0)
+
+
+def _freeze(table: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(values) for key, values in sorted(table.items())}
+
+
+def sort_key(text: str) -> str:
+    """Return a key that sorts names as a reader expects: accents and case ignored."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def all_citations(entry: Entry) -> list[tuple[tuple, Citation]]:
+    """Return every citation of an entry with its field path."""
+    found = [(("sources", i), c) for i, c in enumerate(entry.sources)]
+    if isinstance(entry, Person):
+        for r, role in enumerate(entry.roles):
+            found += [(("roles", r, "sources", i), c) for i, c in enumerate(role.sources)]
+    if isinstance(entry, Source) and entry.via:
+        found.append((("via",), entry.via))
+    return found
+
+
+def _read_source_texts(by_id: dict[str, Entry], root: Path) -> tuple[dict[str, tuple[str, ...]], list[ContentError]]:
+    paragraphs, errors = {}, []
+    for entry in by_id.values():
+        if isinstance(entry, Source) and entry.text_file:
+            path = root / entry.text_file
+            if not path.is_file():
+                errors.append(_error(entry, ("file",), f"no such file: {entry.text_file}"))
+                continue
+            try:
+                text = path.read_text("utf-8")
+            except UnicodeDecodeError:
+                errors.append(_error(entry, ("file",), f"{entry.text_file} is not UTF-8 text"))
+                continue
+            paragraphs[entry.id] = tuple(line.strip() for line in text.splitlines() if line.strip())
+    return paragraphs, errors
+
+
+def _check_entry(entry: Entry, by_id, paragraphs, unreadable) -> list[ContentError]:
+    errors = []
+
+    def expect(path: tuple, target: str, *kinds: str) -> None:
+        found = by_id.get(target)
+        wanted = " or ".join(kinds) if len(kinds) < 3 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
+        if found is None:
+            if target not in unreadable:
+                errors.append(_error(entry, path, f"unknown {wanted} '{target}'"))
+        elif found.kind not in kinds:
+            errors.append(_error(entry, path, f"'{target}' is a {found.kind}, expected a {wanted}"))
+        elif found is entry:
+            errors.append(_error(entry, path, "an entry cannot refer to itself"))
+
+    if isinstance(entry, Event):
+        for field, kind in (("people", "person"), ("organizations", "organization"), ("agreements", "agreement")):
+            for index, target in enumerate(getattr(entry, field)):
+                expect((field, index), target, kind)
+    if isinstance(entry, Person):
+        for index, role in enumerate(entry.roles):
+            if role.organization:
+                expect(("roles", index, "organization"), role.organization, "organization")
+            if role.start and role.end and role.end < role.start:
+                errors.append(_error(entry, ("roles", index, "end"), "ends before it starts"))
+    if isinstance(entry, Agreement):
+        for index, target in enumerate(entry.replaces):
+            expect(("replaces", index), target, "agreement")
+    if isinstance(entry, Organization) and entry.parent:
+        expect(("parent",), entry.parent, "organization")
+    if isinstance(entry, Term) and entry.refers_to:
+        expect(("refers_to",), entry.refers_to, "organization", "agreement", "person")
+    for path, citation in all_citations(entry):
+        before = len(errors)
+        expect(path + ("source",), citation.source, "source")
+        if len(errors) == before:
+            errors += _check_citation(entry, path, citation, by_id, paragraphs)
+    for path, text in _markdown_fields(entry):
+        errors += _check_inline_references(entry, path, text, by_id, unreadable)
+    return errors
+
+
+def _check_citation(entry, path, citation: Citation, by_id, paragraphs) -> list[ContentError]:
+    source = by_id[citation.source]
+    text_owner = source.id if source.id in paragraphs else (source.via.source if source.via else None)
+    text = paragraphs.get(text_owner) if text_owner else None
+    if text is None:
+        if citation.paragraphs or citation.quote:
+            return [
+                _error(
+                    entry,
+                    path + ("paragraphs",),
+                    f"source '{source.id}' has no text in seeds/ to cite paragraphs or quotes from",
+                )
+            ]
+        return []
+    if not citation.paragraphs:
+        return [_error(entry, path + ("paragraphs",), f"cite the paragraphs of '{text_owner}' this comes from")]
+    errors = []
+    for index, number in enumerate(citation.paragraphs):
+        if number > len(text):
+            errors.append(
+                _error(
+                    entry,
+                    path + ("paragraphs", index),
+                    f"paragraph {number} does not exist: '{text_owner}' has {len(text)}",
+                )
+            )
+    if citation.quote and not errors:
+        cited = [text[n - 1] for n in citation.paragraphs]
+        if not any(citation.quote in p for p in cited) and citation.quote not in " ".join(cited):
+            errors.append(
+                _error(
+                    entry,
+                    path + ("quote",),
+                    f"quote is not verbatim in paragraph(s) {', '.join(map(str, citation.paragraphs))} of '{text_owner}'",
+                )
+            )
+    return errors
+
+
+def _markdown_fields(entry: Entry):
+    for name in ("body", "bio", "definition", "summary"):
+        value = getattr(entry, name, None)
+        if value:
+            for lang, text in value.items():
+                yield (name, lang), text
+
+
+def _check_inline_references(entry, path, text, by_id, unreadable) -> list[ContentError]:
+    errors = []
+    for match in REFERENCE.finditer(text):
+        kind, target = match.group(1).strip(), match.group(2).strip()
+        where = f"in {match.group(0)}: "
+        if kind not in TYPE_BY_KIND:
+            errors.append(
+                _error(
+                    entry, path, where + f"unknown kind '{kind}' (expected one of: {', '.join(sorted(TYPE_BY_KIND))})"
+                )
+            )
+            continue
+        found = by_id.get(target)
+        if found is None:
+            if target not in unreadable:
+                errors.append(_error(entry, path, where + f"unknown {kind} '{target}'"))
+        elif found.kind != kind:
+            errors.append(_error(entry, path, where + f"'{target}' is a {found.kind}, not a {kind}"))
+    return errors
+
+
+def _check_cycles(by_id, cls, field) -> list[ContentError]:
+    def targets(entry):
+        value = getattr(entry, field)
+        if value is None:
+            return ()
+        if isinstance(value, Citation):
+            return (value.source,)
+        return (value,) if isinstance(value, str) else value
+
+    errors = []
+    for start in sorted(e.id for e in by_id.values() if isinstance(e, cls)):
+        seen, stack = set(), [start]
+        while stack:
+            current = stack.pop()
+            for target in targets(by_id[current]) if isinstance(by_id.get(current), cls) else ():
+                if target == start:
+                    errors.append(_error(by_id[start], (field,), f"'{field}' makes a cycle through '{current}'"))
+                    stack.clear()
+                    break
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+    return errors
+
+
+def _error(entry: Entry, path: tuple, message: str) -> ContentError:
+    line, column = entry.position(path)
+    return ContentError(entry.file, line, column, format_field(path), message)

@@ -1,0 +1,104 @@
+"""Markdown for long texts: no raw HTML, only safe link schemes, [[kind:id|label]] references resolved."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as etree
+from collections.abc import Callable
+
+import markdown
+import nh3
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+from markupsafe import Markup
+
+Resolver = Callable[[str, str, str | None], tuple[str, str]]
+"""(kind, id, label or None) -> (href, text) for an inline reference."""
+
+_REFERENCE = r"\[\[([a-z]+):([a-z0-9-]+)(?:\|([^\]]+))?\]\]"
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+_ALLOWED_SCHEMES = {"http", "https", "mailto"}
+_ALLOWED_TAGS = {"p", "a", "em", "strong", "ul", "ol", "li", "blockquote", "code", "pre", "br", "hr", "h3", "h4"}
+
+
+def check_url(url: str) -> str | None:
+    """Return why a link target is refused, or None when it is http(s), mailto or site-relative."""
+    cleaned = re.sub(r"[\x00-\x20\x7f]+", "", html.unescape(url)).lower()
+    match = _SCHEME.match(cleaned)
+    if match and match.group(1) not in _ALLOWED_SCHEMES:
+        return f"link '{url}' is refused: only http(s), mailto and site-relative links are allowed"
+    if cleaned.startswith("//"):
+        return f"link '{url}' is refused: write the scheme (https://)"
+    return None
+
+
+class _ReferenceProcessor(InlineProcessor):
+    def __init__(self, renderer: MarkdownRenderer):
+        super().__init__(_REFERENCE)
+        self.renderer = renderer
+
+    def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
+        href, text = self.renderer.resolve(m.group(1), m.group(2), m.group(3))
+        element = etree.Element("a", {"href": href})
+        element.text = text
+        return element, m.start(0), m.end(0)
+
+
+class _LinkChecker(Treeprocessor):
+    def __init__(self, md, renderer: MarkdownRenderer):
+        super().__init__(md)
+        self.renderer = renderer
+
+    def run(self, root):
+        for element in root.iter("a"):
+            problem = check_url(element.get("href", ""))
+            if problem:
+                self.renderer.problems.append(problem)
+                element.attrib.pop("href", None)
+        for element in list(root.iter("img")):
+            self.renderer.problems.append("images are not allowed in text fields")
+            element.tag, element.attrib = "span", {}
+        return None
+
+
+class MarkdownRenderer:
+    """Renders content Markdown to safe HTML; one instance is reused across texts."""
+
+    def __init__(self) -> None:
+        self.md = markdown.Markdown(extensions=[], output_format="html")
+        # Raw HTML in content is shown as text, never passed through.
+        self.md.preprocessors.deregister("html_block")
+        self.md.inlinePatterns.deregister("html")
+        self.md.inlinePatterns.register(_ReferenceProcessor(self), "explainer-reference", 175)
+        self.md.treeprocessors.register(_LinkChecker(self.md, self), "explainer-links", 1)
+        self.resolve: Resolver = _unresolved
+        self.problems: list[str] = []
+
+    def render(self, text: str, resolve: Resolver = None) -> Markup:
+        """Render block Markdown with references resolved by `resolve`."""
+        self.resolve = resolve or _unresolved
+        self.problems = []
+        self.md.reset()
+        produced = self.md.convert(text)
+        return Markup(
+            nh3.clean(
+                produced, tags=_ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes=_ALLOWED_SCHEMES, link_rel=None
+            )
+        )
+
+    def render_inline(self, text: str, resolve: Resolver = None) -> Markup:
+        """Render a one-paragraph text without its <p> wrapper."""
+        produced = str(self.render(text, resolve)).strip()
+        if produced.startswith("<p>") and produced.endswith("</p>") and produced.count("<p>") == 1:
+            produced = produced[3:-4]
+        return Markup(produced)
+
+    def find_problems(self, text: str) -> list[str]:
+        """Return why any link or image in a text is refused."""
+        self.render(text)
+        return list(self.problems)
+
+
+def _unresolved(kind: str, target: str, label: str | None) -> tuple[str, str]:
+    return "#", label or target

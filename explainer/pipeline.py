@@ -1,0 +1,101 @@
+"""The build: read everything, check everything, render everything in memory, then write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .content import Project, read_entries, read_site_config
+from .errors import BuildFailed, ContentError
+from .links import build_model
+from .model import Model
+from .output import WriteReport, write_site
+from .plan import plan_pages
+from .render import make_environment, render_pages
+from .strings import read_strings
+from .urls import Urls
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build made: the model, the files by path, and what writing changed."""
+
+    model: Model
+    outputs: dict[str, bytes]
+    report: WriteReport | None
+
+
+def project_at(root: Path, output: Path | None = None) -> Project:
+    """Return the project whose content/ and layouts/ live in `root`."""
+    root = root.resolve()
+    return Project(root=root, content=root / "content", layouts=root / "layouts", output=(output or root / "site"))
+
+
+def build(
+    project: Project, *, base_url: str | None = None, allow_missing: bool = False, write: bool = True
+) -> BuildResult:
+    """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched."""
+    # Read the site configuration and the UI words of each language.
+    site, errors = read_site_config(project)
+    if site is None:
+        raise BuildFailed(errors)
+    if base_url is not None:
+        site = replace(site, base_url=_normalize_base_url(base_url))
+    strings, string_errors = read_strings(project.layouts / "strings", site.languages, project.shown)
+    errors += string_errors
+
+    # Read every entry, then resolve references and citations into the model.
+    entries, unreadable, entry_errors = read_entries(project, site.languages, allow_missing=allow_missing)
+    errors += entry_errors
+    model, model_errors = build_model(site, entries, project.root, frozenset(unreadable))
+    errors += model_errors
+    if errors or model is None or strings is None:
+        raise BuildFailed(errors)
+
+    # Plan the pages and render them all in memory.
+    urls = Urls(site.base_url, strings)
+    pages, errors = plan_pages(model, urls)
+    outputs, render_errors = render_pages(
+        make_environment(project.layouts / "templates"), model, strings, urls, pages, {}
+    )
+    errors += render_errors
+    outputs.update(read_static(project.layouts / "static"))
+    if errors:
+        raise BuildFailed(errors)
+
+    # Write only what changed; nothing was touched before this point.
+    report = write_site(outputs, project.output) if write else None
+    return BuildResult(model, outputs, report)
+
+
+def read_static(directory: Path) -> dict[str, bytes]:
+    """Return the static assets by their output path under assets/."""
+    if not directory.is_dir():
+        return {}
+    return {
+        "assets/" + path.relative_to(directory).as_posix(): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
+
+
+def _normalize_base_url(value: str) -> str:
+    value = value.strip()
+    if "://" not in value and not value.startswith("/"):
+        value = "/" + value
+    return value if value.endswith("/") else value + "/"
+
+
+def coverage(model: Model) -> list[tuple[str, str, int, int, list[str]]]:
+    """Return, per kind and language, how many entries are fully translated, and which are not."""
+    rows = []
+    kinds = sorted({entry.kind for entry in model.entries.values()})
+    for kind in kinds:
+        entries = [e for e in model.entries.values() if e.kind == kind]
+        for lang in model.site.languages:
+            missing = sorted(e.file for e in entries if lang in e.untranslated)
+            rows.append((kind, lang, len(entries) - len(missing), len(entries), missing))
+    return rows
+
+
+__all__ = ["BuildFailed", "BuildResult", "ContentError", "build", "coverage", "project_at", "read_static"]

@@ -1,0 +1,94 @@
+"""The page plan: a pure function from the model to every page the site has, each at one URL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from .errors import ContentError
+from .model import Agreement, Entry, Event, Model, Organization, Person
+from .urls import SECTIONS, Urls, output_file
+
+ENTRY_TEMPLATES = {
+    Event: "event.html",
+    Person: "person.html",
+    Agreement: "agreement.html",
+    Organization: "organization.html",
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One output page: its site path, language, template and what it shows."""
+
+    path: str
+    lang: str | None
+    template: str
+    key: tuple[str, ...]
+    entry: Entry | None = None
+    fallback: str | None = None
+    alternates: Mapping[str, str] = field(default_factory=dict)
+    translations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        """Return the output file that serves this page."""
+        return output_file(self.path)
+
+
+def plan_pages(model: Model, urls: Urls) -> tuple[list[Page], list[ContentError]]:
+    """Return every page of the site, with its language alternates; refuse two pages at one URL."""
+    languages = model.site.languages
+    drafts: list[Page] = [
+        Page("", None, "root.html", ("root",)),
+        Page("404.html", None, "root-404.html", ("root-404",)),
+    ]
+    for lang in languages:
+        drafts.append(Page(urls.home(lang), lang, "home.html", ("home",)))
+        drafts.append(Page(f"{lang}/404.html", lang, "404.html", ("404",)))
+        for name in SECTIONS:
+            drafts.append(Page(urls.section(lang, name), lang, f"{name}.html", (name,)))
+        for entry in model.entries.values():
+            template = ENTRY_TEMPLATES.get(type(entry))
+            if template is None:
+                continue
+            fallback = None
+            if lang in entry.untranslated:
+                fallback = next((other for other in languages if other not in entry.untranslated), None)
+            drafts.append(Page(urls.entry(entry, lang), lang, template, (entry.kind, entry.id), entry, fallback))
+    return _with_alternates(drafts), _duplicates(drafts)
+
+
+def _with_alternates(drafts: list[Page]) -> list[Page]:
+    # hreflang names only real translations; the language switcher also reaches fallback pages.
+    alternates: dict[tuple, dict[str, str]] = {}
+    translations: dict[tuple, dict[str, str]] = {}
+    for page in drafts:
+        if page.lang:
+            translations.setdefault(page.key, {})[page.lang] = page.path
+            if page.fallback is None:
+                alternates.setdefault(page.key, {})[page.lang] = page.path
+    return [
+        replace(
+            page,
+            alternates=alternates.get(page.key, {}) if page.lang and not page.fallback else {},
+            translations=translations.get(page.key, {}) if page.lang else {},
+        )
+        for page in drafts
+    ]
+
+
+def _duplicates(pages: list[Page]) -> list[ContentError]:
+    seen: dict[str, Page] = {}
+    errors = []
+    for page in pages:
+        # Case-insensitive hosts would serve two such pages as one.
+        folded = page.file.lower()
+        if folded in seen:
+            first = seen[folded]
+            where = page.entry.file if page.entry else "layouts/strings"
+            other = first.entry.file if first.entry else first.template
+            errors.append(ContentError(where, 0, 0, "", f"page /{page.path} is also made by {other}"))
+        else:
+            seen[folded] = page
+    return errors

@@ -1,0 +1,171 @@
+"""Rendering: Jinja templates (StrictUndefined, autoescape) fed by a per-page view of the model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup, escape
+
+from .dates import PartialDate, format_partial_date
+from .errors import ContentError
+from .markup import MarkdownRenderer
+from .model import Entry, Label, Model
+from .plan import Page
+from .strings import MissingString, Strings
+from .urls import Urls
+
+
+def make_environment(templates: Path) -> jinja2.Environment:
+    """Return the Jinja environment for a layouts/templates folder."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+class View:
+    """What a template may ask of the model, in the page's language: texts, links, dates, UI words."""
+
+    def __init__(self, model: Model, strings: Strings, urls: Urls, page: Page, markdown: MarkdownRenderer, cache: dict):
+        self.model = model
+        self.strings = strings
+        self.urls = urls
+        self.page = page
+        self.lang = page.fallback or page.lang or model.site.default_language
+        self.page_lang = page.lang or model.site.default_language
+        self.markdown = markdown
+        self.cache = cache
+
+    # UI words and site paths
+
+    def ui(self, key: str, lang: str | None = None) -> str:
+        """Return a UI string in the page's language."""
+        return self.strings.get(lang or self.page_lang, key)
+
+    def href(self, path: str) -> str:
+        """Return the link to a site path."""
+        return self.urls.href(path)
+
+    def section(self, name: str, lang: str | None = None) -> str:
+        """Return the link to a section index (timeline, people, ...)."""
+        return self.urls.href(self.urls.section(lang or self.page_lang, name))
+
+    def home(self, lang: str | None = None) -> str:
+        """Return the link to a language's home page."""
+        return self.urls.href(self.urls.home(lang or self.page_lang))
+
+    def asset(self, name: str) -> str:
+        """Return the link to a static asset."""
+        return self.urls.href(f"assets/{name}")
+
+    def absolute(self, path: str) -> str:
+        """Return the absolute URL of a site path."""
+        return self.urls.absolute(path)
+
+    # Texts
+
+    def pick(self, value: Label) -> tuple[str, str | None]:
+        """Return a text in the page's language, or its fallback and the fallback's language."""
+        if isinstance(value, str):
+            return value, None
+        for lang in (self.lang, *self.model.site.languages):
+            if lang in value:
+                return value[lang], (None if lang == self.page_lang else lang)
+        raise KeyError("empty text")
+
+    def plain(self, value: Label) -> str:
+        """Return a text for an attribute: no markup."""
+        return self.pick(value)[0]
+
+    def text(self, value: Label) -> Markup:
+        """Return a text, marked with its language when it is not the page's."""
+        text, lang = self.pick(value)
+        return _in_lang(escape(text), lang)
+
+    def md(self, value: Label) -> Markup:
+        """Return a Markdown text rendered as blocks."""
+        return self._markdown(value, inline=False)
+
+    def inline(self, value: Label) -> Markup:
+        """Return a one-line Markdown text rendered without its paragraph."""
+        return self._markdown(value, inline=True)
+
+    def _markdown(self, value: Label, *, inline: bool) -> Markup:
+        text, lang = self.pick(value)
+        key = (text, lang or self.page_lang, inline)
+        if key not in self.cache:
+            render = self.markdown.render_inline if inline else self.markdown.render
+            self.cache[key] = render(
+                text, lambda kind, target, label: self._resolve(target, label, lang or self.page_lang)
+            )
+        return _in_lang(self.cache[key], lang, block=not inline)
+
+    def _resolve(self, target: str, label: str | None, lang: str) -> tuple[str, str]:
+        entry = self.model.get(target)
+        return self.urls.href(self.urls.entry(entry, self.page_lang)), label or _pick_plain(entry.label(), lang)
+
+    # Entries
+
+    def get(self, entry_id: str) -> Entry:
+        """Return the entry with this id."""
+        return self.model.get(entry_id)
+
+    def url(self, entry: Entry | str, lang: str | None = None) -> str:
+        """Return the link to an entry's page in the page's language."""
+        entry = self.model.get(entry) if isinstance(entry, str) else entry
+        return self.urls.href(self.urls.entry(entry, lang or self.page_lang))
+
+    def link(self, entry: Entry | str) -> Markup:
+        """Return a link to an entry, named by its label."""
+        entry = self.model.get(entry) if isinstance(entry, str) else entry
+        return Markup('<a href="{}">{}</a>').format(self.url(entry), self.text(entry.label()))
+
+    def date(self, value: PartialDate) -> Markup:
+        """Return a date at its precision in a <time> element."""
+        return Markup('<time datetime="{}">{}</time>').format(value.iso, format_partial_date(value, self.page_lang))
+
+    def paragraphs(self, source_id: str) -> tuple[str, ...]:
+        """Return the paragraphs of a source's text."""
+        return self.model.paragraphs.get(source_id, ())
+
+
+def _pick_plain(value: Label, lang: str) -> str:
+    if isinstance(value, str):
+        return value
+    return value.get(lang) or next(iter(value.values()))
+
+
+def _in_lang(content: Markup, lang: str | None, *, block: bool = False) -> Markup:
+    if lang is None:
+        return content
+    return Markup('<{0} lang="{1}">{2}</{0}>').format("div" if block else "span", lang, content)
+
+
+def render_pages(
+    env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], extra: Mapping[str, object]
+) -> tuple[dict[str, bytes], list[ContentError]]:
+    """Render every page to bytes by its output file; collect template errors."""
+    outputs: dict[str, bytes] = {}
+    errors: list[ContentError] = []
+    markdown = MarkdownRenderer()
+    cache: dict = {}
+    for page in pages:
+        view = View(model, strings, urls, page, markdown, cache)
+        try:
+            html = env.get_template(page.template).render(page=page, v=view, model=model, site=model.site, **extra)
+        except MissingString as err:
+            errors.append(ContentError(f"layouts/templates/{page.template}", 0, 0, "", str(err)))
+            continue
+        except jinja2.TemplateError as err:
+            line = getattr(err, "lineno", 0) or 0
+            name = getattr(err, "filename", None) or page.template
+            errors.append(ContentError(f"layouts/templates/{Path(name).name}", line, 0, "", f"template error: {err}"))
+            continue
+        outputs[page.file] = html.encode("utf-8")
+    return outputs, errors

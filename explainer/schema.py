@@ -1,0 +1,89 @@
+"""Validate parsed YAML against the JSON Schema of its kind, with messages an editor can act on."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+from referencing import Registry, Resource
+
+from .errors import ContentError, format_field
+from .yamlfile import Document
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+KINDS = ("event", "person", "agreement", "term", "organization", "source")
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a map of fields",
+    "null": "nothing",
+}
+
+
+@cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    resources = []
+    for path in sorted(SCHEMA_DIR.glob("*.schema.json")):
+        resources.append((path.name, Resource.from_contents(json.loads(path.read_text("utf-8")))))
+    registry = Registry().with_resources(resources)
+    schema = registry.contents(f"{name}.schema.json")
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, registry=registry)
+
+
+def validate_document(kind: str, document: Document, shown: str) -> list[ContentError]:
+    """Check a document against the schema of `kind` ('event', ..., or 'site'); return every problem."""
+    errors = []
+    for error in _validator(kind).iter_errors(document.data):
+        errors.extend(_describe(error, document, shown))
+    return errors
+
+
+def _describe(error: jsonschema.ValidationError, document: Document, shown: str) -> list[ContentError]:
+    path = tuple(error.absolute_path)
+    line, column = document.position(path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        hint = f" (expected one of: {', '.join(allowed)})" if allowed else ""
+        return [
+            ContentError(
+                shown, *document.position(path + (key,), key=True), format_field(path + (key,)), f"unknown field{hint}"
+            )
+            for key in extra
+        ]
+    if error.validator == "required":
+        missing = error.message.split("'")[1]
+        return [ContentError(shown, line, column, format_field(path + (missing,)), "required field is missing")]
+    if "propertyNames" in error.schema_path:
+        key = error.instance
+        line, column = document.position(path + (key,), key=True)
+        return [
+            ContentError(shown, line, column, format_field(path + (key,)), "expected a language code such as es or en")
+        ]
+    message = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    if error.validator == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else expected
+        message = "expected " + " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        if "string" in names and isinstance(error.instance, (int, float)) and "date" in str(path[-1:]):
+            message += f'; write it in quotes: "{error.instance}"'
+    elif error.validator == "enum":
+        message = "expected one of: " + ", ".join(str(v) for v in error.validator_value)
+    elif error.validator == "uniqueItems":
+        message = "the list repeats an item"
+    elif error.validator == "minItems":
+        message = "the list must not be empty"
+    elif error.validator == "minimum":
+        message = f"expected a number of at least {error.validator_value}"
+    elif error.validator == "minProperties":
+        message = message or "must not be empty"
+    elif message is None:
+        message = error.message
+    return [ContentError(shown, line, column, format_field(path) or "(top level)", message)]

@@ -1,0 +1,166 @@
+"""`build.py serve`: build, serve site/ on 127.0.0.1, rebuild on every save and reload the browser.
+
+The only module that imports livereload. A failed rebuild keeps the last good pages on disk and shows
+the errors above every page until the content is fixed.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from livereload import Server
+from livereload.handlers import ForceReloadHandler, LiveReloadHandler, LiveReloadJSHandler
+from tornado import web
+
+from .content import Project
+from .errors import BuildFailed
+from .pipeline import build
+
+CODE_DIR = Path(__file__).resolve().parent
+ERRORS_CSS = CODE_DIR / "serve_assets" / "errors.css"
+SERVE_PREFIX = "/__serve__/"
+
+
+@dataclass
+class ServeState:
+    """What the server knows of the last build: its errors, if it failed."""
+
+    errors: list[str] = field(default_factory=list)
+
+
+def serve(project: Project, *, host: str, port: int, base_url: str | None, allow_missing: bool) -> int:
+    """Build, then serve and rebuild until interrupted; return the exit code."""
+    state = ServeState()
+
+    def rebuild() -> None:
+        started = time.perf_counter()
+        try:
+            result = build(project, base_url=base_url, allow_missing=allow_missing)
+        except BuildFailed as failed:
+            state.errors = [str(error) for error in failed.errors]
+            print("\n".join(state.errors), file=sys.stderr)
+            print(f"rebuild failed: {len(state.errors)} error(s); serving the last good pages", file=sys.stderr)
+            return
+        state.errors = []
+        elapsed = (time.perf_counter() - started) * 1000
+        print(
+            f"rebuilt in {elapsed:.0f} ms: {len(result.report.written)} written, {len(result.report.removed)} removed"
+        )
+        base_path_holder[0] = urlsplit(result.model.site.base_url).path or "/"
+
+    def restart() -> None:
+        # New code cannot be imported into a running process reliably: start afresh.
+        print("code changed: restarting the server")
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+
+    base_path_holder = ["/"]
+    rebuild()
+    # A save must show at once: no throttle between reloads.
+    LiveReloadHandler.DEFAULT_RELOAD_TIME = 0
+    server = _SiteServer(project.output, state, base_path_holder, port)
+    for folder in (project.content, project.layouts, project.root / "seeds"):
+        server.watch(str(folder), rebuild)
+    server.watch(str(CODE_DIR), restart, ignore=lambda name: not name.endswith(".py"))
+    print(f"serving {project.shown(project.output)}/ at http://{host}:{port}{base_path_holder[0]} (Ctrl+C stops)")
+    server.serve(port=port, host=host, restart_delay=0)
+    return 0
+
+
+class _SiteServer(Server):
+    """livereload's server, with our own handler so the reload script is a file (the pages' CSP forbids inline script)."""
+
+    def __init__(self, root: Path, state: ServeState, base_path: list[str], port: int):
+        super().__init__()
+        self.site = dict(root=root.resolve(), state=state, base_path=base_path, port=port)
+
+    def application(self, port, host, liveport=None, debug=None, live_css=True):
+        """Listen with the live-reload endpoints and the site handler."""
+        LiveReloadHandler.watcher = self.watcher
+        LiveReloadHandler.live_css = live_css
+        handlers = [
+            (r"/livereload", LiveReloadHandler),
+            (r"/forcereload", ForceReloadHandler),
+            (r"/livereload.js", LiveReloadJSHandler),
+            (r"/.*", SiteHandler, self.site),
+        ]
+        web.Application(handlers=handlers, debug=False).listen(port, address=host)
+
+
+class SiteHandler(web.RequestHandler):
+    """Serves files from site/ only: no path leaves it, directories serve index.html, misses serve 404.html."""
+
+    def initialize(self, root: Path, state: ServeState, base_path: list[str], port: int) -> None:
+        self.root = root
+        self.state = state
+        self.base_path = base_path[0]
+        self.port = port
+
+    def head(self) -> None:
+        self.get(include_body=False)
+
+    def get(self, include_body: bool = True) -> None:
+        raw_path = self.request.path
+        if raw_path == SERVE_PREFIX + "errors.css":
+            return self._send(200, ERRORS_CSS.read_bytes(), "text/css", include_body)
+        target = self._resolve(raw_path)
+        if target is not None and target.is_dir():
+            if not raw_path.endswith("/"):
+                return self.redirect(raw_path + "/", permanent=False)
+            target = target / "index.html"
+        if target is None or not target.is_file():
+            return self._send(404, self._not_found_page(raw_path), "text/html", include_body)
+        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        data = target.read_bytes()
+        if content_type == "text/html":
+            data = self._decorate(data)
+        return self._send(200, data, content_type, include_body)
+
+    def _resolve(self, raw_path: str) -> Path | None:
+        if not raw_path.startswith(self.base_path):
+            return None
+        relative = unquote(raw_path[len(self.base_path) :])
+        parts = relative.split("/")
+        if "\x00" in relative or "\\" in relative or any(part in (".", "..") for part in parts):
+            return None
+        target = (self.root / relative).resolve()
+        if target != self.root and self.root not in target.parents:
+            return None
+        return target
+
+    def _not_found_page(self, raw_path: str) -> bytes:
+        first = raw_path[len(self.base_path) :].split("/", 1)[0] if raw_path.startswith(self.base_path) else ""
+        for candidate in (self.root / first / "404.html" if first else None, self.root / "404.html"):
+            if candidate is not None and candidate.is_file() and self.root in candidate.resolve().parents:
+                return self._decorate(candidate.read_bytes())
+        return self._decorate(b"<!DOCTYPE html><html><head><title>404</title></head><body><h1>404</h1></body></html>")
+
+    def _decorate(self, data: bytes) -> bytes:
+        script = f'<script src="/livereload.js?port={self.port}" defer></script>'.encode()
+        data = data.replace(b"</head>", script + b"</head>", 1)
+        if self.state.errors:
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in self.state.errors)
+            banner = (
+                f'<link rel="stylesheet" href="{SERVE_PREFIX}errors.css">'
+                f'<section class="explainer-build-errors" role="alert"><h2>Build failed: {len(self.state.errors)} error(s). '
+                f"These are the last good pages.</h2><ol>{items}</ol></section>"
+            ).encode()
+            start = data.find(b"<body")
+            end = data.find(b">", start) + 1 if start >= 0 else 0
+            data = data[:end] + banner + data[end:]
+        return data
+
+    def _send(self, status: int, data: bytes, content_type: str, include_body: bool) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", content_type + ("; charset=utf-8" if content_type.startswith("text/") else ""))
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        if include_body:
+            self.write(data)
+        self.finish()

@@ -1,0 +1,53 @@
+"""Shared fixtures: a scratch copy of the small bilingual fixture project, built with the real layouts."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from explainer.content import Project
+from explainer.errors import BuildFailed
+from explainer.pipeline import build
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = REPO / "tests" / "fixtures" / "basic"
+
+
+def fixture_project(root: Path) -> Project:
+    """Return a Project for a copy of the fixture at `root`, using the repository's layouts."""
+    return Project(root=root, content=root / "content", layouts=REPO / "layouts", output=root / "site")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A fresh copy of the fixture project in a temporary folder."""
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root)
+    return fixture_project(root)
+
+
+def write(project: Project, relative: str, text: str) -> Path:
+    """Write a file into a project, creating folders."""
+    path = project.root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def errors_of(project: Project, **options) -> list[str]:
+    """Build and return the error lines; fail if the build succeeds."""
+    with pytest.raises(BuildFailed) as failed:
+        build(project, **options)
+    return [str(error) for error in failed.value.errors]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Return a hash of every file under a folder, by relative path."""
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }

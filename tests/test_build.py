@@ -1,0 +1,154 @@
+"""The whole build: golden output, incremental writes, determinism, sub-paths and translation gaps."""
+
+import re
+import subprocess
+import sys
+
+from explainer.pipeline import build
+from tests.conftest import REPO, errors_of, tree_digest, write
+from tests.golden import GOLDEN, build_fixture_outputs
+
+
+def test_output_matches_golden():
+    outputs = build_fixture_outputs()
+    golden = {path.relative_to(GOLDEN).as_posix(): path.read_bytes() for path in GOLDEN.rglob("*") if path.is_file()}
+    assert sorted(outputs) == sorted(golden), "run `make golden` after an intended change"
+    for name, data in outputs.items():
+        assert data == golden[name], f"{name} differs from tests/golden (run `make golden` after an intended change)"
+
+
+def test_second_build_writes_nothing(project):
+    first = build(project).report
+    assert len(first.written) > 20
+    second = build(project).report
+    assert second.written == () and second.removed == ()
+    assert second.unchanged == len(first.written)
+
+
+def test_edit_rewrites_only_affected_files_and_removes_stale(project):
+    build(project)
+    path = project.root / "content/events/talks.yml"
+    path.write_text(path.read_text("utf-8").replace("Planned talks.", "Talks that were planned."))
+    report = build(project).report
+    assert "en/timeline/talks/index.html" in report.written
+    assert "es/cronologia/talks/index.html" not in report.written
+    path.unlink()
+    report = build(project).report
+    assert sorted(report.removed) == ["en/timeline/talks/index.html", "es/cronologia/talks/index.html"]
+    assert not (project.output / "en/timeline/talks").exists()
+
+
+def test_two_builds_are_byte_identical(project, tmp_path):
+    build(project)
+    first = tree_digest(project.output)
+    env = {"PYTHONHASHSEED": "123", "TZ": "Asia/Tokyo", "LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+    other = tmp_path / "other"
+    script = (
+        "import sys; from pathlib import Path; from dataclasses import replace; "
+        "from tests.conftest import fixture_project; from explainer.pipeline import build; "
+        "build(replace(fixture_project(Path(sys.argv[1])), output=Path(sys.argv[2])))"
+    )
+    subprocess.run([sys.executable, "-c", script, str(project.root), str(other)], cwd=REPO, env=env, check=True)
+    assert tree_digest(other) == first
+
+
+def test_every_entry_has_a_page_in_each_language_with_hreflang_pairs(project):
+    outputs = build(project).outputs
+    pairs = {
+        "es/cronologia/meeting/index.html": "en/timeline/meeting/index.html",
+        "es/personas/ana-nunez/index.html": "en/people/ana-nunez/index.html",
+        "es/glosario/new-pact/index.html": "en/glossary/new-pact/index.html",
+        "es/organizaciones/ministry/index.html": "en/organizations/ministry/index.html",
+    }
+    for es, en in pairs.items():
+        for name, lang in ((es, "es"), (en, "en")):
+            html = outputs[name].decode()
+            assert f'<html lang="{lang}">' in html
+            assert f'hreflang="es" href="https://example.org/{es[:-10]}"' in html
+            assert f'hreflang="en" href="https://example.org/{en[:-10]}"' in html
+            assert f'hreflang="x-default" href="https://example.org/{es[:-10]}"' in html
+            assert f'<link rel="canonical" href="https://example.org/{name[:-10]}">' in html
+
+
+def test_dates_are_cldr_formatted_at_their_precision(project):
+    outputs = build(project).outputs
+    es = outputs["es/cronologia/index.html"].decode()
+    en = outputs["en/timeline/index.html"].decode()
+    assert '<time datetime="2024-03-02">2 de marzo de 2024</time>' in es
+    assert '<time datetime="2024-06">junio de 2024</time>' in es
+    assert '<time datetime="2024-03-02">March 2, 2024</time>' in en
+    assert '<time datetime="2024-06">June 2024</time>' in en
+    glossary = outputs["en/glossary/index.html"].decode()
+    assert '<time datetime="2008">2008</time>' in glossary
+
+
+def test_references_resolve_in_the_readers_language(project):
+    outputs = build(project).outputs
+    assert '<a href="/es/personas/bo-lee/">Bo Lee</a>' in outputs["es/personas/ana-nunez/index.html"].decode()
+    assert '<a href="/en/people/bo-lee/">Lee</a>' in outputs["en/people/ana-nunez/index.html"].decode()
+    assert '<a href="/en/glossary/#border">Border</a>' in outputs["en/timeline/meeting/index.html"].decode()
+
+
+def test_back_references_on_pages(project):
+    outputs = build(project).outputs
+    person = outputs["en/people/ana-nunez/index.html"].decode()
+    assert person.index('href="/en/timeline/meeting/"') < person.index('href="/en/timeline/talks/"')
+    pact = outputs["en/glossary/new-pact/index.html"].decode()
+    assert 'Replaced</dt><dd><a href="/en/glossary/old-pact/">Old pact</a>' in pact
+    old = outputs["en/glossary/old-pact/index.html"].decode()
+    assert 'Replaced by</dt><dd><a href="/en/glossary/new-pact/">New</a>' in old
+    ministry = outputs["en/organizations/ministry/index.html"].decode()
+    assert '<a href="/en/people/ana-nunez/">Ana Núñez</a>' in ministry
+
+
+def test_base_url_with_a_sub_path_prefixes_every_link(project):
+    outputs = build(project, base_url="/sub/path/").outputs
+    for name, data in outputs.items():
+        if not name.endswith(".html"):
+            continue
+        for link in re.findall(r'(?:href|src)="([^"]*)"', data.decode()):
+            if link.startswith("#"):
+                continue
+            assert link.startswith("/sub/path/"), f"{name}: {link}"
+            target = link.removeprefix("/sub/path/").split("#")[0]
+            assert (target + "index.html" if target.endswith("/") or not target else target) in outputs, (
+                f"{name}: {link}"
+            )
+
+
+def test_allow_missing_renders_a_notice_without_hreflang(project):
+    path = project.root / "content/events/talks.yml"
+    path.write_text(
+        path.read_text("utf-8").replace("title: {es: Conversaciones, en: Talks}", "title: {es: Conversaciones}")
+    )
+    assert errors_of(project) == ["content/events/talks.yml:3:8: title.en: missing translation"]
+    outputs = build(project, allow_missing=True).outputs
+    en = outputs["en/timeline/talks/index.html"].decode()
+    assert "not yet translated into English" in en
+    assert '<link rel="canonical" href="https://example.org/es/cronologia/talks/">' in en
+    assert 'hreflang="en" href' not in en.split("</head>")[0]
+    assert '<h1><span lang="es">Conversaciones</span></h1>' in en
+    es = outputs["es/cronologia/talks/index.html"].decode().split("</head>")[0]
+    assert 'hreflang="en"' not in es
+    assert 'hreflang="es"' in es
+
+
+def test_root_offers_both_languages_without_javascript(project):
+    outputs = build(project).outputs
+    root = outputs["index.html"].decode()
+    assert '<a class="button" href="/es/" hreflang="es">Español</a>' in root
+    assert '<a class="button" href="/en/" hreflang="en">English</a>' in root
+    assert "<script" not in root and 'http-equiv="refresh"' not in root
+
+
+def test_output_refuses_a_foreign_folder(project):
+    from dataclasses import replace
+
+    import pytest
+
+    from explainer.output import OutputRefused
+
+    write(project, "elsewhere/keep.txt", "precious")
+    with pytest.raises(OutputRefused):
+        build(replace(project, output=project.root / "elsewhere"))
+    assert (project.root / "elsewhere/keep.txt").read_text() == "precious"
