@@ -35,10 +35,11 @@ def write_site(outputs: dict[str, bytes], out_dir: Path) -> WriteReport:
         _check_name(name)
         target = out_dir / name
         if target.is_file() and not target.is_symlink() and target.read_bytes() == wanted[name]:
-            unchanged += 1
+            unchanged += name != MARKER
             continue
         _write_atomically(target, wanted[name])
-        written.append(name)
+        if name != MARKER:
+            written.append(name)
     removed = _remove_stale(out_dir, set(wanted))
     return WriteReport(tuple(written), tuple(removed), unchanged)
 
