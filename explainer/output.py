@@ -28,20 +28,23 @@ def write_site(outputs: dict[str, bytes], out_dir: Path) -> WriteReport:
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise OutputRefused(f"{out_dir} is not empty and was not made by this tool; refusing to write into it")
     out_dir.mkdir(parents=True, exist_ok=True)
-    wanted = dict(outputs)
-    wanted[MARKER] = b"Built by explainer; files here are replaced on every build.\n"
+    _write_if_changed(out_dir / MARKER, b"Built by explainer; files here are replaced on every build.\n")
     written, unchanged = [], 0
-    for name in sorted(wanted):
+    for name in sorted(outputs):
         _check_name(name)
-        target = out_dir / name
-        if target.is_file() and not target.is_symlink() and target.read_bytes() == wanted[name]:
-            unchanged += name != MARKER
-            continue
-        _write_atomically(target, wanted[name])
-        if name != MARKER:
+        if _write_if_changed(out_dir / name, outputs[name]):
             written.append(name)
-    removed = _remove_stale(out_dir, set(wanted))
+        else:
+            unchanged += 1
+    removed = _remove_stale(out_dir, {*outputs, MARKER})
     return WriteReport(tuple(written), tuple(removed), unchanged)
+
+
+def _write_if_changed(target: Path, data: bytes) -> bool:
+    if target.is_file() and not target.is_symlink() and target.read_bytes() == data:
+        return False
+    _write_atomically(target, data)
+    return True
 
 
 def _check_name(name: str) -> None:
