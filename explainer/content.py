@@ -14,6 +14,8 @@ from .model import (
     Citation,
     Entry,
     Event,
+    Home,
+    HomeSection,
     Organization,
     Person,
     Role,
@@ -26,6 +28,7 @@ from .yamlfile import Document, read_yaml
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SITE_FILE = "site.yml"
+HOME_FILE = "home.yml"
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def read_entries(
     errors: list[ContentError] = []
     for path in sorted(project.content.iterdir()):
         shown = project.shown(path)
-        if _ignored(path) or (path.is_file() and path.name == SITE_FILE):
+        if _ignored(path) or (path.is_file() and path.name in (SITE_FILE, HOME_FILE)):
             continue
         if not path.is_dir() or path.name not in KIND_BY_FOLDER:
             expected = ", ".join(sorted(KIND_BY_FOLDER))
@@ -90,7 +93,7 @@ def read_entries(
                     0,
                     0,
                     "",
-                    f"unexpected {'folder' if path.is_dir() else 'file'} in content/ (expected site.yml and the folders {expected})",
+                    f"unexpected {'folder' if path.is_dir() else 'file'} in content/ (expected site.yml, home.yml and the folders {expected})",
                 )
             )
             continue
@@ -105,6 +108,14 @@ def read_entries(
             else:
                 unreadable.add(file.stem)
     return entries, unreadable, errors
+
+
+def read_home(project: Project, languages: tuple[str, ...], *, allow_missing: bool) -> tuple[Home | None, list]:
+    """Read content/home.yml, the home page's story; a site without one shows its description."""
+    path = project.content / HOME_FILE
+    if not path.exists():
+        return None, []
+    return read_entry(Home, path, project.shown(path), languages, allow_missing=allow_missing)
 
 
 def read_entry(
@@ -320,7 +331,16 @@ def _source(data, dates, common) -> Source:
     )
 
 
+def _home(data, dates, common) -> Home:
+    sections = tuple(
+        HomeSection(heading=section["heading"], body=section["body"], sources=_citations(section["sources"]))
+        for section in data["sections"]
+    )
+    return Home(**common, title=data["title"], lede=data["lede"], sections=sections)
+
+
 _BUILDERS = {
+    Home: _home,
     Event: _event,
     Person: _person,
     Agreement: _agreement,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 from .dates import PartialDate
@@ -16,6 +17,7 @@ from .model import (
     Citation,
     Entry,
     Event,
+    Home,
     Model,
     Organization,
     Person,
@@ -29,9 +31,13 @@ REFERENCE = re.compile(r"\[\[([^\]|:]*):([^\]|]*)(?:\|([^\]]*))?\]\]")
 
 
 def build_model(
-    site: SiteConfig, entries: list[Entry], root: Path, unreadable: frozenset[str] = frozenset()
+    site: SiteConfig,
+    entries: list[Entry],
+    root: Path,
+    unreadable: frozenset[str] = frozenset(),
+    home: Home | None = None,
 ) -> tuple[Model | None, list[ContentError]]:
-    """Resolve references and citations across all entries; return the model, or every problem found.
+    """Resolve references and citations across all entries and the home page; return the model, or every problem.
 
     References to `unreadable` ids (files that exist but failed to load) are not reported again.
     """
@@ -46,8 +52,8 @@ def build_model(
     paragraphs, paragraph_errors = _read_source_texts(by_id, root)
     errors += paragraph_errors
     renderer = MarkdownRenderer()
-    for entry in by_id.values():
-        errors += _check_entry(entry, by_id, paragraphs, unreadable)
+    for entry in [*by_id.values(), *([home] if home else [])]:
+        errors += _check_entry(entry, by_id, paragraphs, unreadable, site.default_language)
         for path, text in _markdown_fields(entry):
             errors += [_error(entry, path, problem) for problem in renderer.find_problems(text)]
     errors += _check_cycles(by_id, Agreement, "replaces")
@@ -55,7 +61,7 @@ def build_model(
     errors += _check_cycles(by_id, Source, "via")
     if errors:
         return None, errors
-    return _assemble(site, by_id, paragraphs), []
+    return replace(_assemble(site, by_id, paragraphs), home=home), []
 
 
 def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:
@@ -131,6 +137,9 @@ def all_citations(entry: Entry) -> list[tuple[tuple, Citation]]:
             found += [(("roles", r, "sources", i), c) for i, c in enumerate(role.sources)]
     if isinstance(entry, Source) and entry.via:
         found.append((("via",), entry.via))
+    if isinstance(entry, Home):
+        for s, section in enumerate(entry.sections):
+            found += [(("sections", s, "sources", i), c) for i, c in enumerate(section.sources)]
     return found
 
 
@@ -151,7 +160,7 @@ def _read_source_texts(by_id: dict[str, Entry], root: Path) -> tuple[dict[str, t
     return paragraphs, errors
 
 
-def _check_entry(entry: Entry, by_id, paragraphs, unreadable) -> list[ContentError]:
+def _check_entry(entry: Entry, by_id, paragraphs, unreadable, default_language: str) -> list[ContentError]:
     errors = []
 
     def expect(path: tuple, target: str, *kinds: str) -> None:
@@ -189,6 +198,7 @@ def _check_entry(entry: Entry, by_id, paragraphs, unreadable) -> list[ContentErr
             errors += _check_citation(entry, path, citation, by_id, paragraphs)
     for path, text in _markdown_fields(entry):
         errors += _check_inline_references(entry, path, text, by_id, unreadable)
+        errors += _check_quotes(entry, path, text, by_id, paragraphs, default_language)
     return errors
 
 
@@ -232,17 +242,65 @@ def _check_citation(entry, path, citation: Citation, by_id, paragraphs) -> list[
 
 
 def _markdown_fields(entry: Entry):
-    for name in ("body", "bio", "definition", "summary"):
+    for name in ("body", "bio", "definition", "summary", "lede"):
         value = getattr(entry, name, None)
         if value:
             for lang, text in value.items():
                 yield (name, lang), text
+    if isinstance(entry, Home):
+        for index, section in enumerate(entry.sections):
+            for lang, text in section.body.items():
+                yield ("sections", index, "body", lang), text
+
+
+def _check_quotes(entry, path, text, by_id, paragraphs, default_language) -> list[ContentError]:
+    """Check that each [[quote:...]] is verbatim in a paragraph its text cites, translated where it must be."""
+    errors = []
+    lang = path[-1]
+    # A home page section's quotes must come from that section's own sources.
+    scope = [c for p, c in all_citations(entry) if path[0] != "sections" or p[:2] == path[:2]]
+    for match in REFERENCE.finditer(text):
+        if match.group(1).strip() != "quote":
+            continue
+        original = " ".join(match.group(2).split())
+        where = f"in [[quote:{original[:40]}{'…' if len(original) > 40 else ''}]]: "
+        found = _find_quoted(original, scope, by_id, paragraphs)
+        if found is None:
+            cited = ", ".join(sorted({c.source for c in scope})) or "nothing"
+            errors.append(_error(entry, path, where + f"the words are not verbatim in the paragraphs cited ({cited})"))
+            continue
+        original_lang = found.language or default_language
+        if match.group(3) is None and lang != original_lang:
+            errors.append(
+                _error(
+                    entry,
+                    path,
+                    where + f"a quote in a '{lang}' text needs its translation: [[quote:original|translation]]",
+                )
+            )
+        elif match.group(3) is not None and lang == original_lang:
+            errors.append(_error(entry, path, where + f"a quote in its own language ('{lang}') takes no translation"))
+    return errors
+
+
+def _find_quoted(original: str, citations, by_id, paragraphs) -> Source | None:
+    for citation in citations:
+        source = by_id.get(citation.source)
+        if not isinstance(source, Source):
+            continue
+        owner = by_id.get(source.via.source) if source.id not in paragraphs and source.via else source
+        text = paragraphs.get(owner.id) if owner else None
+        if text and any(original in text[n - 1] for n in citation.paragraphs if n <= len(text)):
+            return owner
+    return None
 
 
 def _check_inline_references(entry, path, text, by_id, unreadable) -> list[ContentError]:
     errors = []
     for match in REFERENCE.finditer(text):
         kind, target = match.group(1).strip(), match.group(2).strip()
+        if kind == "quote":
+            continue
         where = f"in {match.group(0)}: "
         if kind not in TYPE_BY_KIND:
             errors.append(

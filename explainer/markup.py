@@ -1,4 +1,8 @@
-"""Markdown for long texts: no raw HTML, only safe link schemes, [[kind:id|label]] references resolved."""
+"""Markdown for long texts: no raw HTML, only safe link schemes, [[kind:id|label]] references resolved.
+
+[[quote:original words]] quotes a source in its own language; [[quote:original words|translation]]
+shows a translation marked as such, followed by the original with its language.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,38 @@ import markdown
 import nh3
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
 from markupsafe import Markup
 
 Resolver = Callable[[str, str, str | None], tuple[str, str]]
 """(kind, id, label or None) -> (href, text) for an inline reference."""
 
+QuoteLabeler = Callable[[str], tuple[str, str]]
+"""original words -> (language of the original, words that introduce it, such as "in Spanish")."""
+
 _REFERENCE = r"\[\[([a-z]+):([a-z0-9-]+)(?:\|([^\]]+))?\]\]"
+_QUOTE = r"\[\[quote:([^\]|]+)(?:\|([^\]]+))?\]\]"
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
 _ALLOWED_SCHEMES = {"http", "https", "mailto"}
-_ALLOWED_TAGS = {"p", "a", "em", "strong", "ul", "ol", "li", "blockquote", "code", "pre", "br", "hr", "h3", "h4"}
+_ALLOWED_ATTRIBUTES = {"a": {"href"}, "q": {"lang"}, "span": {"class", "lang"}}
+_ALLOWED_TAGS = {
+    "p",
+    "a",
+    "em",
+    "strong",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "br",
+    "hr",
+    "h3",
+    "h4",
+    "q",
+    "span",
+}
 
 
 def check_url(url: str) -> str | None:
@@ -43,6 +70,29 @@ class _ReferenceProcessor(InlineProcessor):
         element = etree.Element("a", {"href": href})
         element.text = text
         return element, m.start(0), m.end(0)
+
+
+class _QuoteProcessor(InlineProcessor):
+    def __init__(self, renderer: MarkdownRenderer):
+        super().__init__(_QUOTE)
+        self.renderer = renderer
+
+    def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
+        original = " ".join(m.group(1).split())
+        if m.group(2) is None:
+            quote = etree.Element("q")
+            quote.text = AtomicString(original)
+            return quote, m.start(0), m.end(0)
+        lang, introduction = self.renderer.label_quote(original)
+        wrapper = etree.Element("span", {"class": "quote"})
+        translation = etree.SubElement(wrapper, "q")
+        translation.text = AtomicString(" ".join(m.group(2).split()))
+        note = etree.SubElement(wrapper, "span", {"class": "original"})
+        note.text = AtomicString(f" ({introduction}: ")
+        source = etree.SubElement(note, "q", {"lang": lang})
+        source.text = AtomicString(original)
+        source.tail = ")"
+        return wrapper, m.start(0), m.end(0)
 
 
 class _LinkChecker(Treeprocessor):
@@ -70,26 +120,33 @@ class MarkdownRenderer:
         # Raw HTML in content is shown as text, never passed through.
         self.md.preprocessors.deregister("html_block")
         self.md.inlinePatterns.deregister("html")
+        self.md.inlinePatterns.register(_QuoteProcessor(self), "explainer-quote", 176)
         self.md.inlinePatterns.register(_ReferenceProcessor(self), "explainer-reference", 175)
         self.md.treeprocessors.register(_LinkChecker(self.md, self), "explainer-links", 1)
         self.resolve: Resolver = _unresolved
+        self.label_quote: QuoteLabeler = _unlabeled
         self.problems: list[str] = []
 
-    def render(self, text: str, resolve: Resolver = None) -> Markup:
-        """Render block Markdown with references resolved by `resolve`."""
+    def render(self, text: str, resolve: Resolver = None, label_quote: QuoteLabeler = None) -> Markup:
+        """Render block Markdown with references resolved by `resolve` and quotes introduced by `label_quote`."""
         self.resolve = resolve or _unresolved
+        self.label_quote = label_quote or _unlabeled
         self.problems = []
         self.md.reset()
         produced = self.md.convert(text)
         return Markup(
             nh3.clean(
-                produced, tags=_ALLOWED_TAGS, attributes={"a": {"href"}}, url_schemes=_ALLOWED_SCHEMES, link_rel=None
+                produced,
+                tags=_ALLOWED_TAGS,
+                attributes=_ALLOWED_ATTRIBUTES,
+                url_schemes=_ALLOWED_SCHEMES,
+                link_rel=None,
             )
         )
 
-    def render_inline(self, text: str, resolve: Resolver = None) -> Markup:
+    def render_inline(self, text: str, resolve: Resolver = None, label_quote: QuoteLabeler = None) -> Markup:
         """Render a one-paragraph text without its <p> wrapper."""
-        produced = str(self.render(text, resolve)).strip()
+        produced = str(self.render(text, resolve, label_quote)).strip()
         if produced.startswith("<p>") and produced.endswith("</p>") and produced.count("<p>") == 1:
             produced = produced[3:-4]
         return Markup(produced)
@@ -102,3 +159,7 @@ class MarkdownRenderer:
 
 def _unresolved(kind: str, target: str, label: str | None) -> tuple[str, str]:
     return "#", label or target
+
+
+def _unlabeled(original: str) -> tuple[str, str]:
+    return "und", "original"

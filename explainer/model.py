@@ -180,6 +180,29 @@ class Source(Entry):
         return self.title
 
 
+@dataclass(frozen=True)
+class HomeSection:
+    """One part of the home page's story, with the sources it rests on."""
+
+    heading: Text
+    body: Text
+    sources: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Home(Entry):
+    """content/home.yml: the story in short sourced sections; not an entry others can link."""
+
+    kind: ClassVar[str] = "home"
+    title: Text
+    lede: Text
+    sections: tuple[HomeSection, ...] = ()
+
+    def label(self) -> Label:
+        """Return the home page's headline."""
+        return self.title
+
+
 ENTRY_TYPES: tuple[type[Entry], ...] = (Event, Person, Agreement, Term, Organization, Source)
 KIND_BY_FOLDER = {cls.folder: cls for cls in ENTRY_TYPES}
 TYPE_BY_KIND = {cls.kind: cls for cls in ENTRY_TYPES}
@@ -214,6 +237,7 @@ class Model:
     replaced_by: Mapping[str, tuple[str, ...]]
     units_of: Mapping[str, tuple[str, ...]]
     citers_of: Mapping[str, tuple[str, ...]]
+    home: Home | None = None
 
     def get(self, entry_id: str) -> Entry:
         """Return the entry with this id."""

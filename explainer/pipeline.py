@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .content import Project, read_entries, read_site_config
+from .content import Project, read_entries, read_home, read_site_config
 from .errors import BuildFailed, ContentError
 from .links import build_model
 from .model import Model
@@ -47,7 +47,9 @@ def build(
     # Read every entry, then resolve references and citations into the model.
     entries, unreadable, entry_errors = read_entries(project, site.languages, allow_missing=allow_missing)
     errors += entry_errors
-    model, model_errors = build_model(site, entries, project.root, frozenset(unreadable))
+    home, home_errors = read_home(project, site.languages, allow_missing=allow_missing)
+    errors += home_errors
+    model, model_errors = build_model(site, entries, project.root, frozenset(unreadable), home)
     errors += model_errors
     if errors or model is None or strings is None:
         raise BuildFailed(errors)

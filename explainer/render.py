@@ -102,13 +102,29 @@ class View:
         if key not in self.cache:
             render = self.markdown.render_inline if inline else self.markdown.render
             self.cache[key] = render(
-                text, lambda kind, target, label: self._resolve(target, label, lang or self.page_lang)
+                text,
+                lambda kind, target, label: self._resolve(target, label, lang or self.page_lang),
+                lambda original: self._label_quote(original, lang or self.page_lang),
             )
         return _in_lang(self.cache[key], lang, block=not inline)
 
     def _resolve(self, target: str, label: str | None, lang: str) -> tuple[str, str]:
         entry = self.model.get(target)
         return self.urls.href(self.urls.entry(entry, self.page_lang)), label or _pick_plain(entry.label(), lang)
+
+    def _label_quote(self, original: str, lang: str) -> tuple[str, str]:
+        key = ("quote-language", original)
+        if key not in self.cache:
+            self.cache[key] = next(
+                (
+                    source.language or self.model.site.default_language
+                    for source in self.model.sources
+                    if any(original in p for p in self.model.paragraphs.get(source.id, ()))
+                ),
+                self.model.site.default_language,
+            )
+        original_lang = self.cache[key]
+        return original_lang, self.ui(f"quote.in.{original_lang}", lang)
 
     # Entries
 

@@ -135,7 +135,7 @@ def test_bad_file_names_and_folders(project):
     assert errors_of(project) == [
         "content/people/Bo Lee.yml: file name must be the entry's id: lowercase ASCII letters, digits and single '-', then .yml",
         "content/people/notes.yaml: entry files end in .yml",
-        "content/persons: unexpected folder in content/ (expected site.yml and the folders agreements, events, "
+        "content/persons: unexpected folder in content/ (expected site.yml, home.yml and the folders agreements, events, "
         "organizations, people, sources, terms)",
     ]
 
@@ -167,3 +167,48 @@ def test_missing_ui_string_names_key_and_language(project, tmp_path):
 
     found = errors_of(replace(project, layouts=layouts))
     assert found == [f"{table.as_posix()}: nav.people: missing in language 'en' (present in es)"]
+
+
+def test_quotes_are_verbatim_and_translated_where_they_must_be(project):
+    path = project.root / "content/home.yml"
+    text = path.read_text("utf-8")
+    text = text.replace("[[quote:We will work together on the border.]]", "[[quote:We will work together|Juntos.]]")
+    text = text.replace(
+        "[[quote:We will work together on the border.|", "[[quote:We will work together on the border!|"
+    )
+    text = text.replace("previstas para junio de 2024.", "previstas, [[quote:The talks are planned]].")
+    path.write_text(text, "utf-8")
+    assert errors_of(project) == [
+        "content/home.yml:8:11: sections[0].body.es: in [[quote:We will work together on the border!]]: "
+        "the words are not verbatim in the paragraphs cited (report)",
+        "content/home.yml:10:11: sections[0].body.en: in [[quote:We will work together]]: "
+        "a quote in its own language ('en') takes no translation",
+        "content/home.yml:15:11: sections[1].body.es: in [[quote:The talks are planned]]: "
+        "a quote in a 'es' text needs its translation: [[quote:original|translation]]",
+    ]
+
+
+def test_a_home_section_quotes_only_its_own_sources(project):
+    path = project.root / "content/home.yml"
+    text = path.read_text("utf-8").replace("junio de 2024.", "junio de 2024. [[quote:agreed to hold talks|acordaron]]")
+    path.write_text(text, "utf-8")
+    assert errors_of(project) == [
+        "content/home.yml:15:11: sections[1].body.es: in [[quote:agreed to hold talks]]: "
+        "the words are not verbatim in the paragraphs cited (report)"
+    ]
+
+
+def test_home_page_is_checked_like_an_entry(project):
+    path = project.root / "content/home.yml"
+    text = path.read_text("utf-8").replace("[[person:ana-nunez]] said", "[[person:ana]] said")
+    text = text.replace("paragraphs: [3]", "paragraphs: [9]").replace("lede:", "lead:")
+    path.write_text(text, "utf-8")
+    assert errors_of(project) == [
+        "content/home.yml:1:1: lede: required field is missing",
+        "content/home.yml:2:1: lead: unknown field (expected one of: lede, sections, title)",
+    ]
+    path.write_text(text.replace("lead:", "lede:"), "utf-8")
+    assert errors_of(project) == [
+        "content/home.yml:10:11: sections[0].body.en: in [[person:ana]]: unknown person 'ana'",
+        "content/home.yml:17:45: sections[1].sources[0].paragraphs[0]: paragraph 9 does not exist: 'report' has 3",
+    ]
