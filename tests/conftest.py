@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from explainer.content import Project
 from explainer.errors import BuildFailed
-from explainer.pipeline import build
+from explainer.model import Model
+from explainer.pipeline import build, project_at
+from explainer.strings import read_strings
+from explainer.urls import Urls
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE = REPO / "tests" / "fixtures" / "basic"
@@ -51,3 +55,30 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for path in sorted(folder.rglob("*"))
         if path.is_file()
     }
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    """The real project built into a scratch folder, with what tests need to find its pages."""
+
+    folder: Path
+    model: Model
+    urls: Urls
+
+    def url_of(self, entry_id: str, lang: str) -> str:
+        """Return the site path of an entry's page in a language."""
+        return self.urls.href(self.urls.entry(self.model.get(entry_id), lang))
+
+
+def build_real_site(output: Path, base_url: str | None = None) -> BuiltSite:
+    """Build the repository's own content into `output`."""
+    project = project_at(REPO, output=output)
+    result = build(project, base_url=base_url)
+    strings, _ = read_strings(project.layouts / "strings", result.model.site.languages, project.shown)
+    return BuiltSite(output, result.model, Urls(result.model.site.base_url, strings))
+
+
+@pytest.fixture(scope="session")
+def real_site(tmp_path_factory) -> BuiltSite:
+    """The real site, built once per test session at the domain root."""
+    return build_real_site(tmp_path_factory.mktemp("real-site") / "site")

@@ -1,0 +1,223 @@
+"""What a reader does, in a real browser (Debian's Chromium driven by Playwright) against a local server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import BuiltSite
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, require, serve_folder, site_files
+
+
+WIDTHS = (375, 1280)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole session."""
+    require(CHROMIUM.exists(), f"Chromium ({CHROMIUM}, apt package chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def origin(real_site: BuiltSite) -> Iterator[str]:
+    """The real site served on 127.0.0.1 at a free port."""
+    with serve_folder(real_site.folder) as origin:
+        yield origin
+
+
+class Watched:
+    """A page whose requests outside the local server and whose console errors are recorded."""
+
+    def __init__(self, page: Page, origin: str):
+        self.page = page
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda request: self._request(request.url, origin))
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _request(self, url: str, origin: str) -> None:
+        if not url.startswith(origin + "/"):
+            self.outside.append(url)
+
+
+@pytest.fixture
+def page(browser: Browser, origin: str) -> Iterator[Page]:
+    """A fresh desktop-sized page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def page_paths(site: BuiltSite) -> list[str]:
+    """Return the URL path of every HTML page of the built site."""
+    paths = []
+    for file in site_files(site.folder, ".html"):
+        relative = file.relative_to(site.folder).as_posix()
+        paths.append("/" + relative.removesuffix("index.html"))
+    return paths
+
+
+def page_kinds(site: BuiltSite) -> dict[str, str]:
+    """Return one URL path per page kind and language, by a readable name."""
+    model = site.model
+    kinds = {"root": "/", "root-404": "/404.html"}
+    person = next(p for p in model.people if not p.mentioned)
+    for lang in model.site.languages:
+        kinds[f"{lang}-home"] = site.urls.href(site.urls.home(lang))
+        kinds[f"{lang}-404"] = site.urls.href(f"{lang}/404.html")
+        for section in ("timeline", "people", "glossary", "organizations", "sources"):
+            kinds[f"{lang}-{section}"] = site.urls.href(site.urls.section(lang, section))
+        kinds[f"{lang}-event"] = site.url_of(model.events[-1].id, lang)
+        kinds[f"{lang}-person"] = site.url_of(person.id, lang)
+        kinds[f"{lang}-agreement"] = site.url_of(model.agreements[-1].id, lang)
+        kinds[f"{lang}-organization"] = site.url_of(model.organizations[0].id, lang)
+    return kinds
+
+
+def test_root_offers_each_language_and_leads_to_its_home(page: Page, origin: str, real_site: BuiltSite):
+    for lang in real_site.model.site.languages:
+        page.goto(origin + "/")
+        page.locator(f'main a[hreflang="{lang}"]').click()
+        assert page.url == origin + real_site.urls.href(real_site.urls.home(lang))
+        assert page.locator("html").get_attribute("lang") == lang
+        assert page.locator("h1").inner_text().strip()
+
+
+@pytest.mark.parametrize("kind", ["event", "person", "agreement"])
+def test_language_switch_lands_on_the_exact_counterpart(page: Page, origin: str, real_site: BuiltSite, kind: str):
+    model = real_site.model
+    entry = {"event": model.events[0], "person": model.people[0], "agreement": model.agreements[0]}[kind]
+    languages = model.site.languages
+    for here, there in zip(languages, languages[1:] + languages[:1], strict=True):
+        page.goto(origin + real_site.url_of(entry.id, here))
+        page.locator(f'.language-switcher a[hreflang="{there}"]').click()
+        assert page.url == origin + real_site.url_of(entry.id, there)
+        assert page.locator("html").get_attribute("lang") == there
+
+
+def test_timeline_to_event_to_person_and_back(page: Page, origin: str, real_site: BuiltSite):
+    model = real_site.model
+    event = next(e for e in model.events if e.people)
+    lang = model.site.default_language
+    timeline = origin + real_site.urls.href(real_site.urls.section(lang, "timeline"))
+    page.goto(timeline)
+    page.locator(f'main a[href="{real_site.url_of(event.id, lang)}"]').first.click()
+    assert page.url == origin + real_site.url_of(event.id, lang)
+    person_url = real_site.url_of(event.people[0], lang)
+    page.locator(f'main a[href="{person_url}"]').first.click()
+    assert page.url == origin + person_url
+    assert model.get(event.people[0]).name in page.locator("h1").inner_text()
+    page.go_back()
+    assert page.url == origin + real_site.url_of(event.id, lang)
+    page.go_back()
+    assert page.url == timeline
+
+
+def _focus_is_visible(page: Page) -> dict:
+    return page.evaluate(
+        """() => {
+            const el = document.activeElement;
+            const box = el.getBoundingClientRect();
+            const style = getComputedStyle(el);
+            return {
+                tag: el.tagName, text: el.textContent.trim(), href: el.getAttribute('href'),
+                inViewport: box.width > 0 && box.height > 0 && box.top >= 0 && box.left >= 0
+                    && box.bottom <= innerHeight && box.right <= innerWidth,
+                outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+            };
+        }"""
+    )
+
+
+def test_keyboard_reaches_skip_link_and_navigation_visibly(page: Page, origin: str, real_site: BuiltSite):
+    lang = real_site.model.site.default_language
+    page.goto(origin + real_site.urls.href(real_site.urls.section(lang, "timeline")))
+    page.keyboard.press("Tab")
+    focused = _focus_is_visible(page)
+    assert focused["href"] == "#main" and focused["inViewport"] and focused["outline"], focused
+    seen = []
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        focused = _focus_is_visible(page)
+        assert focused["inViewport"] and focused["outline"], focused
+        seen.append(focused["href"])
+        if focused["href"] == real_site.urls.href(real_site.urls.section(lang, "sources")):
+            break
+    sections = [real_site.urls.href(real_site.urls.section(lang, name)) for name in ("timeline", "people", "glossary")]
+    assert all(section in seen for section in sections), seen
+    # The skip link moves focus to the main content.
+    page.goto(origin + real_site.urls.href(real_site.urls.section(lang, "timeline")))
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_without_javascript_every_page_is_readable(browser: Browser, origin: str, real_site: BuiltSite):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    for path in page_paths(real_site):
+        response = page.goto(origin + path)
+        assert response is not None and response.ok, path
+        main = page.locator("main")
+        assert main.count() == 1, path
+        assert len(main.inner_text().strip()) > 40, path
+        assert main.is_visible(), path
+    context.close()
+
+
+def test_no_request_leaves_the_server_and_no_console_errors(browser: Browser, origin: str, real_site: BuiltSite):
+    context = browser.new_context()
+    page = context.new_page()
+    watched = Watched(page, origin)
+    for path in page_paths(real_site):
+        page.goto(origin + path, wait_until="networkidle")
+    context.close()
+    assert watched.outside == []
+    assert watched.errors == []
+
+
+def test_screenshots_of_every_page_kind(browser: Browser, origin: str, real_site: BuiltSite):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        for name, path in page_kinds(real_site).items():
+            page.goto(origin + path)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
+            target = SCREENSHOTS / f"{name}-{width}.png"
+            page.screenshot(path=str(target), full_page=True)
+            assert target.stat().st_size > 1000
+        context.close()
+
+
+def test_axe_finds_no_violations_on_any_page_kind(browser: Browser, origin: str, real_site: BuiltSite):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}}
+    found = {}
+    for scheme in ("light", "dark"):
+        context = browser.new_context(color_scheme=scheme)
+        page = context.new_page()
+        for name, path in page_kinds(real_site).items():
+            page.goto(origin + path)
+            results = axe.run(page, options=options)
+            assert results.response["passes"], f"axe checked nothing on {name}"
+            violations = results.response["violations"]
+            if violations:
+                found[f"{name} ({scheme})"] = [
+                    (v["id"], [node["target"] for node in v["nodes"]][:3]) for v in violations
+                ]
+        context.close()
+    assert found == {}
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
