@@ -10,7 +10,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.conftest import BuiltSite
 from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, require, serve_folder, site_files
 
-
 WIDTHS = (375, 1280)
 
 
