@@ -12,6 +12,7 @@ from .model import Model
 from .output import WriteReport, write_site
 from .plan import plan_pages
 from .render import make_environment, render_pages
+from .search import index_pages
 from .strings import read_strings
 from .urls import Urls
 
@@ -32,7 +33,12 @@ def project_at(root: Path, output: Path | None = None) -> Project:
 
 
 def build(
-    project: Project, *, base_url: str | None = None, allow_missing: bool = False, write: bool = True
+    project: Project,
+    *,
+    base_url: str | None = None,
+    allow_missing: bool = False,
+    write: bool = True,
+    search: bool = True,
 ) -> BuildResult:
     """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched."""
     # Read the site configuration and the UI words of each language.
@@ -61,6 +67,13 @@ def build(
         make_environment(project.layouts / "templates"), model, strings, urls, pages, {}
     )
     errors += render_errors
+    if errors:
+        raise BuildFailed(errors)
+
+    # Index the pages for search and add the static assets.
+    if search:
+        search_files, errors = index_pages(outputs)
+        outputs.update(search_files)
     outputs.update(read_static(project.layouts / "static"))
     if errors:
         raise BuildFailed(errors)

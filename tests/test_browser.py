@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import BuiltSite
+from tests.conftest import BuiltSite, build_real_site
 from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, require, serve_folder, site_files
 
 WIDTHS = (375, 1280)
@@ -220,3 +220,51 @@ def test_axe_finds_no_violations_on_any_page_kind(browser: Browser, origin: str,
 
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def _search(page: Page, origin: str, site: BuiltSite, lang: str, query: str) -> list[str]:
+    page.goto(origin + site.urls.href(site.urls.section(lang, "search")))
+    page.locator("#search-query").fill(query)
+    page.locator("#search-query").press("Enter")
+    page.locator("#search-status").filter(has_text=query).wait_for()
+    return [link.get_attribute("href") for link in page.locator("#search-results a").all()]
+
+
+def test_search_finds_a_framework_in_each_language_and_only_there(page: Page, origin: str, real_site: BuiltSite):
+    watched = Watched(page, origin)
+    for lang in real_site.model.site.languages:
+        hrefs = _search(page, origin, real_site, lang, "Mérida")
+        home = real_site.urls.href(real_site.urls.home(lang))
+        assert hrefs, f"no result for Mérida in {lang}"
+        assert all(href.startswith(home) for href in hrefs), hrefs
+        merida = next(a for a in real_site.model.agreements if "merida" in a.id)
+        assert real_site.url_of(merida.id, lang) in hrefs
+        page.locator("#search-results a").first.click()
+        assert page.locator("html").get_attribute("lang") == lang
+    assert watched.outside == [] and watched.errors == []
+
+
+@pytest.fixture(scope="session")
+def subpath_site(tmp_path_factory) -> BuiltSite:
+    """The real site built for deployment under a sub-path."""
+    return build_real_site(tmp_path_factory.mktemp("subpath-site") / "site", base_url="/explainers/security/")
+
+
+def test_a_sub_path_deployment_keeps_links_assets_and_search_working(browser: Browser, subpath_site: BuiltSite):
+    with serve_folder(subpath_site.folder, prefix="/explainers/security/") as origin:
+        context = browser.new_context()
+        page = context.new_page()
+        watched = Watched(page, origin)
+        page.goto(origin + "/explainers/security/")
+        page.locator('main a[hreflang="en"]').click()
+        assert page.url == origin + "/explainers/security/en/"
+        stylesheet = page.evaluate("getComputedStyle(document.body).fontFamily")
+        assert "serif" in stylesheet or "sans" in stylesheet or "system-ui" in stylesheet
+        page.locator(".main-nav a").first.click()
+        assert page.url.startswith(origin + "/explainers/security/en/")
+        hrefs = _search(page, origin, subpath_site, "en", "Mérida")
+        assert hrefs and all(href.startswith("/explainers/security/en/") for href in hrefs), hrefs
+        page.locator("#search-results a").first.click()
+        assert page.locator("h1").inner_text()
+        context.close()
+    assert watched.outside == [] and watched.errors == []

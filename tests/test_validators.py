@@ -37,6 +37,10 @@ def test_nu_html_checker_finds_nothing(real_site: BuiltSite, suffix: str, mode: 
     files = site_files(real_site.folder, suffix)
     if suffix != ".svg":
         assert files, f"the site has no {suffix} files"
+    if suffix != ".html":
+        # Only HTML needs HTTP (for its Content-Security-Policy); the checker reads CSS and SVG files as they are.
+        assert _vnu_messages(command, [str(file) for file in files], mode) == []
+        return
     with serve_folder(real_site.folder) as origin:
         urls = [origin + "/" + file.relative_to(real_site.folder).as_posix() for file in files]
         assert _vnu_messages(command, urls, mode) == []
