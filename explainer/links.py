@@ -54,6 +54,14 @@ def build_model(
     renderer = MarkdownRenderer()
     for entry in [*by_id.values(), *([home] if home else [])]:
         errors += _check_entry(entry, by_id, paragraphs, unreadable, site.default_language)
+        if isinstance(entry, Event):
+            errors += [
+                _error(
+                    entry, ("tags", index), f"unknown tag '{tag}' (tags are listed under 'tags' in content/site.yml)"
+                )
+                for index, tag in enumerate(entry.tags)
+                if tag not in site.tags
+            ]
         for path, text in _markdown_fields(entry):
             errors += [_error(entry, path, problem) for problem in renderer.find_problems(text)]
     errors += _check_cycles(by_id, Agreement, "replaces")

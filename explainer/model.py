@@ -217,6 +217,7 @@ class SiteConfig:
     base_url: str
     title: Text
     description: Text
+    tags: Mapping[str, Text] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ContentError
 from .model import Agreement, Entry, Event, Model, Organization, Person
+from .timeline import timeline_facets
 from .urls import SECTIONS, Urls, output_file
 
 ENTRY_TEMPLATES = {
@@ -48,6 +49,9 @@ def plan_pages(model: Model, urls: Urls) -> tuple[list[Page], list[ContentError]
         drafts.append(Page(f"{lang}/404.html", lang, "404.html", ("404",)))
         for name in SECTIONS:
             drafts.append(Page(urls.section(lang, name), lang, f"{name}.html", (name,)))
+        for facet in timeline_facets(model):
+            key = ("timeline", facet.kind, facet.value)
+            drafts.append(Page(urls.facet(lang, facet.kind, facet.value), lang, "timeline.html", key))
         for entry in model.entries.values():
             template = ENTRY_TEMPLATES.get(type(entry))
             if template is None:

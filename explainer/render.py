@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from pathlib import Path
 
 import jinja2
+from babel.dates import format_skeleton
 from markupsafe import Markup, escape
 
 from .dates import PartialDate, format_partial_date
@@ -14,6 +16,7 @@ from .markup import MarkdownRenderer
 from .model import Entry, Label, Model
 from .plan import Page
 from .strings import MissingString, Strings
+from .timeline import Facet, group_events, lay_out_overview, timeline_facets
 from .urls import Urls
 
 
@@ -145,6 +148,43 @@ class View:
     def date(self, value: PartialDate) -> Markup:
         """Return a date at its precision in a <time> element."""
         return Markup('<time datetime="{}">{}</time>').format(value.iso, format_partial_date(value, self.page_lang))
+
+    def date_text(self, value: PartialDate) -> str:
+        """Return a date at its precision as plain text."""
+        return format_partial_date(value, self.page_lang)
+
+    def month(self, year: int, month: int, width: str = "MMMM") -> str:
+        """Return a month's name with its year, or the year alone for month 0: 'enero de 2026', 'ene 2026'."""
+        if not month:
+            return str(year)
+        return format_skeleton("y" + width, datetime.date(year, month, 1), locale=self.page_lang)
+
+    # The timeline
+
+    def timeline(self) -> dict:
+        """Return what the timeline page shows: its events grouped, the filters, the active one, the overview."""
+        key = ("timeline", "timeline-groups", self.page.key)
+        facets = self.cache.get(("timeline", "facets"))
+        if facets is None:
+            facets = self.cache[("timeline", "facets")] = timeline_facets(self.model)
+        active = next((f for f in facets if ("timeline", f.kind, f.value) == self.page.key), None)
+        if key not in self.cache:
+            groups = group_events(active.events if active else self.model.events)
+            self.cache[key] = (groups, lay_out_overview(groups))
+        groups, overview = self.cache[key]
+        return {"groups": groups, "overview": overview, "facets": facets, "active": active}
+
+    def facet_url(self, facet: Facet | None) -> str:
+        """Return the link to the timeline filtered by a facet, or to the whole timeline."""
+        if facet is None:
+            return self.section("timeline")
+        return self.urls.href(self.urls.facet(self.page_lang, facet.kind, facet.value))
+
+    def facet_label(self, facet: Facet) -> Markup:
+        """Return the name of what a facet filters by."""
+        if facet.kind == "tag":
+            return self.text(self.model.site.tags[facet.value])
+        return self.text(self.model.get(facet.value).label())
 
     def paragraphs(self, source_id: str) -> tuple[str, ...]:
         """Return the paragraphs of a source's text."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from explainer.timeline import timeline_facets
 from tests.conftest import BuiltSite, build_real_site
 from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, require, serve_folder, site_files
 
@@ -268,3 +269,58 @@ def test_a_sub_path_deployment_keeps_links_assets_and_search_working(browser: Br
         assert page.locator("h1").inner_text()
         context.close()
     assert watched.outside == [] and watched.errors == []
+
+
+def _visible_events(page: Page) -> list[str]:
+    return [item.get_attribute("id") for item in page.locator(".timeline-item").all() if item.is_visible()]
+
+
+def test_timeline_filters_work_instantly_with_javascript(page: Page, origin: str, real_site: BuiltSite):
+    model = real_site.model
+    lang = model.site.default_language
+    person = max(model.people, key=lambda p: len(model.events_of.get(p.id, ())))
+    expected = [e.id for e in model.events if person.id in e.people]
+    timeline = origin + real_site.urls.href(real_site.urls.section(lang, "timeline"))
+    page.goto(timeline)
+    requests = []
+    page.on("request", lambda request: request.resource_type == "document" and requests.append(request.url))
+    page.locator(f'.filters a[data-filter="person:{person.id}"]').click()
+    assert _visible_events(page) == expected
+    assert requests == [], "filtering must not load a page"
+    assert page.url == origin + real_site.urls.href(real_site.urls.facet(lang, "person", person.id))
+    status = page.locator("[data-filter-status]").inner_text()
+    assert f"{len(expected)} " in status and person.short_name in status
+    page.go_back()
+    assert page.url == timeline
+    assert len(_visible_events(page)) == len(model.events)
+    # The filtered address is a real page too: reloading it shows the same events.
+    page.goto(origin + real_site.urls.href(real_site.urls.facet(lang, "person", person.id)))
+    assert _visible_events(page) == expected
+
+
+def test_timeline_filters_are_real_pages_without_javascript(browser: Browser, origin: str, real_site: BuiltSite):
+    model = real_site.model
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    facets = timeline_facets(model)
+    assert {facet.kind for facet in facets} >= {"person", "tag"}
+    for lang in model.site.languages:
+        for facet in facets:
+            page.goto(origin + real_site.urls.href(real_site.urls.section(lang, "timeline")))
+            page.locator(f'.filters a[data-filter="{facet.kind}:{facet.value}"]').click()
+            assert page.url == origin + real_site.urls.href(real_site.urls.facet(lang, facet.kind, facet.value))
+            assert _visible_events(page) == [event.id for event in facet.events]
+    context.close()
+
+
+def test_overview_marks_lead_to_their_events(page: Page, origin: str, real_site: BuiltSite):
+    model = real_site.model
+    lang = model.site.languages[-1]
+    page.goto(origin + real_site.urls.href(real_site.urls.section(lang, "timeline")))
+    marks = page.locator(".overview svg a")
+    assert marks.count() == len(model.events)
+    hrefs = sorted(mark.get_attribute("href") for mark in marks.all())
+    assert hrefs == sorted(real_site.url_of(e.id, lang) for e in model.events)
+    assert page.locator(".overview figcaption").inner_text().strip()
+    marks.last.click()
+    assert page.url == origin + real_site.url_of(model.events[-1].id, lang)

@@ -1,0 +1,178 @@
+"""The timeline's shape: events grouped by year (and month where dense), facets for filters, and the overview chart."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .model import Event, Model
+
+DENSE = 4
+"""A year with more events than this is split by month, in the list and in the overview."""
+
+
+@dataclass(frozen=True)
+class MonthGroup:
+    """Events of one month (month 0: events known only to the year)."""
+
+    month: int
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class YearGroup:
+    """Events of one year, split by month when the year is dense."""
+
+    year: int
+    months: tuple[MonthGroup, ...]
+    by_month: bool
+
+    @property
+    def count(self) -> int:
+        """Return how many events the year holds."""
+        return sum(len(group.events) for group in self.months)
+
+
+def group_events(events: Iterable[Event]) -> tuple[YearGroup, ...]:
+    """Group events, already in date order, by year, and by month within dense years."""
+    years: dict[int, list[Event]] = {}
+    for event in events:
+        years.setdefault(event.date.year, []).append(event)
+    groups = []
+    for year, items in years.items():
+        if len(items) > DENSE:
+            months: dict[int, list[Event]] = {}
+            for event in items:
+                months.setdefault(event.date.month, []).append(event)
+            groups.append(YearGroup(year, tuple(MonthGroup(m, tuple(e)) for m, e in months.items()), True))
+        else:
+            groups.append(YearGroup(year, (MonthGroup(0, tuple(items)),), False))
+    return tuple(groups)
+
+
+FACETS = ("person", "agreement", "tag")
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One value to filter the timeline by: a person, an agreement or a tag, and its events."""
+
+    kind: str
+    value: str
+    events: tuple[Event, ...]
+
+
+def timeline_facets(model: Model) -> tuple[Facet, ...]:
+    """Return every person, agreement and tag that at least one event has, in display order."""
+    facets = []
+    for person in model.people:
+        facets.append(Facet("person", person.id, tuple(e for e in model.events if person.id in e.people)))
+    for agreement in model.agreements:
+        facets.append(Facet("agreement", agreement.id, tuple(e for e in model.events if agreement.id in e.agreements)))
+    for tag in model.site.tags:
+        facets.append(Facet("tag", tag, tuple(e for e in model.events if tag in e.tags)))
+    return tuple(facet for facet in facets if facet.events)
+
+
+# The overview chart, in the SVG's own units.
+WIDTH = 720
+AXIS_Y = 70
+GAP = 28
+PAD = 10
+STEP = 14
+
+
+@dataclass(frozen=True)
+class Band:
+    """A stretch of the overview's axis: one year, or one month of a dense year."""
+
+    year: int
+    month: int
+    x: float
+    width: float
+    broken_before: bool
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An event's place on the overview."""
+
+    event: Event
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The overview chart's layout: bands along a broken axis, and one mark per event."""
+
+    width: int
+    height: int
+    axis_y: float
+    bands: tuple[Band, ...]
+    marks: tuple[Mark, ...]
+
+
+def lay_out_overview(groups: tuple[YearGroup, ...]) -> Overview:
+    """Place every event on an axis broken between the periods that have events.
+
+    Each band's width grows with its number of events, so that a dense month is as readable as a
+    sparse decade; where time is skipped, the axis is broken.
+    """
+    periods: list[tuple[int, int, tuple[Event, ...]]] = []
+    for group in groups:
+        if group.by_month:
+            periods += [(group.year, month.month, month.events) for month in group.months]
+        else:
+            periods.append((group.year, 0, group.months[0].events))
+    if not periods:
+        return Overview(WIDTH, AXIS_Y + 40, AXIS_Y, (), ())
+    weights = [1 + len(events) for _, _, events in periods]
+    usable = WIDTH - 2 * PAD - GAP * (len(periods) - 1)
+    bands, marks = [], []
+    x = PAD
+    top = AXIS_Y
+    previous = None
+    for (year, month, events), weight in zip(periods, weights, strict=True):
+        width = usable * weight / sum(weights)
+        bands.append(Band(year, month, x, width, previous is not None and not _adjacent(previous, (year, month))))
+        taken: list[float] = []
+        for event in events:
+            mark_x = x + PAD + _fraction(event, month) * max(width - 2 * PAD, 0)
+            level = sum(1 for other in taken if abs(other - mark_x) < STEP)
+            taken.append(mark_x)
+            mark_y = AXIS_Y - 14 - level * STEP
+            top = min(top, mark_y)
+            marks.append(Mark(event, round(mark_x, 1), mark_y))
+        x += width + GAP
+        previous = (year, month)
+    # Stacked marks must stay inside the picture: shift everything down by what rose above the top.
+    shift = max(0, 12 - top)
+    return Overview(
+        WIDTH,
+        AXIS_Y + shift + 34,
+        AXIS_Y + shift,
+        tuple(Band(b.year, b.month, round(b.x, 1), round(b.width, 1), b.broken_before) for b in bands),
+        tuple(Mark(m.event, m.x, m.y + shift) for m in marks),
+    )
+
+
+def _adjacent(previous: tuple[int, int], current: tuple[int, int]) -> bool:
+    (year, month), (next_year, next_month) = previous, current
+    if month and next_month:
+        return (next_year * 12 + next_month) - (year * 12 + month) == 1
+    if not month and not next_month:
+        return next_year - year == 1
+    return False
+
+
+def _fraction(event: Event, band_month: int) -> float:
+    date = event.date
+    if band_month:
+        if not date.day:
+            return 0.5
+        return (date.day - 1) / max(calendar.monthrange(date.year, date.month)[1] - 1, 1)
+    if not date.month:
+        return 0.5
+    return (date.month - 1 + ((date.day - 1) / 31 if date.day else 0.5)) / 12

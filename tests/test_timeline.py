@@ -1,0 +1,84 @@
+"""The timeline's grouping, filters and overview layout."""
+
+from explainer.dates import PartialDate
+from explainer.model import Event
+from explainer.pipeline import build
+from explainer.timeline import DENSE, group_events, lay_out_overview
+from tests.conftest import errors_of
+
+
+def event(iso: str, name: str) -> Event:
+    year, month, day = ([int(p) for p in iso.split("-")] + [0, 0])[:3]
+    text = {"es": name, "en": name}
+    return Event(
+        id=name, file=f"{name}.yml", date=PartialDate(year, month, day), status="happened", title=text, summary=text
+    )
+
+
+SPARSE_AND_DENSE = [
+    event("2008", "merida"),
+    event("2021-10", "bicentenario"),
+    *[event(f"2026-01-{day:02d}", f"enero-{day}") for day in (3, 13, 13, 15, 15, 15, 23)],
+    event("2026-02", "ministerial"),
+]
+
+
+def test_dense_years_are_split_by_month_and_sparse_ones_are_not():
+    groups = group_events(SPARSE_AND_DENSE)
+    assert [(g.year, g.by_month, [m.month for m in g.months]) for g in groups] == [
+        (2008, False, [0]),
+        (2021, False, [0]),
+        (2026, True, [1, 2]),
+    ]
+    assert groups[2].count == 8 > DENSE
+
+
+def test_overview_breaks_the_axis_between_distant_periods_and_keeps_marks_inside():
+    overview = lay_out_overview(group_events(SPARSE_AND_DENSE))
+    assert [(b.year, b.month, b.broken_before) for b in overview.bands] == [
+        (2008, 0, False),
+        (2021, 0, True),
+        (2026, 1, True),
+        (2026, 2, False),
+    ]
+    # A dense month gets more room than a year with one event.
+    assert overview.bands[2].width > 3 * overview.bands[0].width
+    assert len(overview.marks) == len(SPARSE_AND_DENSE)
+    for mark in overview.marks:
+        band = next(
+            b for b in overview.bands if b.year == mark.event.date.year and b.month in (0, mark.event.date.month)
+        )
+        assert band.x <= mark.x <= band.x + band.width
+        assert 0 < mark.y < overview.axis_y < overview.height
+    # Three events on one day are stacked, not drawn on top of each other.
+    same_day = [(m.x, m.y) for m in overview.marks if m.event.date == PartialDate(2026, 1, 15)]
+    assert len(set(same_day)) == 3
+    # Events in order run left to right.
+    xs = [m.x for m in overview.marks]
+    assert xs == sorted(xs)
+
+
+def test_filter_pages_exist_for_each_person_agreement_and_tag_in_every_language(project):
+    outputs = build(project, write=False).outputs
+    for page in (
+        "es/cronologia/persona/ana-nunez/index.html",
+        "en/timeline/person/ana-nunez/index.html",
+        "es/cronologia/marco/new-pact/index.html",
+        "en/timeline/framework/new-pact/index.html",
+        "es/cronologia/tema/dialogo/index.html",
+        "en/timeline/topic/dialogo/index.html",
+    ):
+        assert page in outputs
+    filtered = outputs["en/timeline/topic/dialogo/index.html"].decode()
+    assert 'id="meeting"' in filtered and 'id="talks"' not in filtered
+    assert '<a href="/en/timeline/topic/dialogo/" data-filter="tag:dialogo" aria-current="page">' in filtered
+    # The old pact has no event, so it gets no (empty) filter page.
+    assert not any("old-pact" in path for path in outputs if "/framework/" in path or "/marco/" in path)
+
+
+def test_an_unknown_tag_names_its_event_and_site_yml(project):
+    path = project.root / "content/events/meeting.yml"
+    path.write_text(path.read_text("utf-8").replace("tags: [dialogo]", "tags: [dialogo, trade]"), "utf-8")
+    assert errors_of(project) == [
+        "content/events/meeting.yml:17:17: tags[1]: unknown tag 'trade' (tags are listed under 'tags' in content/site.yml)"
+    ]
