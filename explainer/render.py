@@ -10,10 +10,11 @@ import jinja2
 from babel.dates import format_skeleton
 from markupsafe import Markup, escape
 
+from .abbr import Acronym, acronyms_of, mark_acronyms
 from .dates import PartialDate, format_partial_date
 from .errors import ContentError
 from .markup import MarkdownRenderer
-from .model import Entry, Label, Model
+from .model import Agreement, Entry, Label, Model, Person
 from .plan import Page
 from .strings import MissingString, Strings
 from .timeline import Facet, group_events, lay_out_overview, timeline_facets
@@ -186,6 +187,32 @@ class View:
             return self.text(self.model.site.tags[facet.value])
         return self.text(self.model.get(facet.value).label())
 
+    # Relations
+
+    def related(self, person: Person) -> dict[str, tuple[str, ...]]:
+        """Return the organizations and agreements linked to a person, through roles and events, in order."""
+        events = [self.model.get(e) for e in self.model.events_of.get(person.id, ())]
+        organizations = [r.organization for r in person.roles if r.organization]
+        organizations += [o for e in events for o in e.organizations]
+        agreements = [a for e in events for a in e.agreements]
+        return {
+            "organizations": tuple(dict.fromkeys(organizations)),
+            "agreements": tuple(dict.fromkeys(agreements)),
+        }
+
+    def lineage(self, agreement: Agreement) -> tuple[str, ...]:
+        """Return the chain of agreements this one belongs to, oldest first (itself alone if none)."""
+        chain = [agreement.id]
+        current = agreement
+        while current.replaces:
+            current = self.model.get(current.replaces[0])
+            chain.insert(0, current.id)
+        current_id = agreement.id
+        while self.model.replaced_by.get(current_id):
+            current_id = self.model.replaced_by[current_id][0]
+            chain.append(current_id)
+        return tuple(chain)
+
     def paragraphs(self, source_id: str) -> tuple[str, ...]:
         """Return the paragraphs of a source's text."""
         return self.model.paragraphs.get(source_id, ())
@@ -211,6 +238,7 @@ def render_pages(
     errors: list[ContentError] = []
     markdown = MarkdownRenderer()
     cache: dict = {}
+    acronyms: dict[str, tuple[Acronym, ...]] = {}
     for page in pages:
         view = View(model, strings, urls, page, markdown, cache)
         try:
@@ -223,5 +251,9 @@ def render_pages(
             name = getattr(err, "filename", None) or page.template
             errors.append(ContentError(f"layouts/templates/{Path(name).name}", line, 0, "", f"template error: {err}"))
             continue
+        if page.lang:
+            if page.lang not in acronyms:
+                acronyms[page.lang] = acronyms_of(model, urls, page.lang)
+            html = mark_acronyms(html, acronyms[page.lang], urls.href(page.path))
         outputs[page.file] = html.encode("utf-8")
     return outputs, errors
