@@ -27,23 +27,33 @@ def write_site(outputs: dict[str, bytes], out_dir: Path) -> WriteReport:
     """Make out_dir hold exactly `outputs` (relative path -> bytes), touching only what differs."""
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise OutputRefused(f"{out_dir} is not empty and was not made by this tool; refusing to write into it")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(out_dir / MARKER, b"Built by explainer; files here are replaced on every build.\n")
-    written, unchanged = [], 0
-    for name in sorted(outputs):
+    for name in outputs:
         _check_name(name)
-        if _write_if_changed(out_dir / name, outputs[name]):
-            written.append(name)
-        else:
-            unchanged += 1
-    removed = _remove_stale(out_dir, {*outputs, MARKER})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Each file is written in a staging folder beside out_dir, then renamed into place: a build killed
+    # at any moment leaves every file in out_dir whole (old or new) and no temporary file in it.
+    staging = out_dir.parent / f".{out_dir.name}.staging"
+    _clear(staging)
+    staging.mkdir()
+    try:
+        _write_if_changed(out_dir / MARKER, b"Built by explainer; files here are replaced on every build.\n", staging)
+        written, unchanged = [], 0
+        for name in sorted(outputs):
+            if _write_if_changed(out_dir / name, outputs[name], staging):
+                written.append(name)
+            else:
+                unchanged += 1
+        removed = _remove_stale(out_dir, {*outputs, MARKER})
+    finally:
+        _clear(staging)
     return WriteReport(tuple(written), tuple(removed), unchanged)
 
 
-def _write_if_changed(target: Path, data: bytes) -> bool:
-    if target.is_file() and not target.is_symlink() and target.read_bytes() == data:
-        return False
-    _write_atomically(target, data)
+def _write_if_changed(target: Path, data: bytes, staging: Path) -> bool:
+    if target.is_file() and not target.is_symlink() and target.stat().st_size == len(data):
+        if target.read_bytes() == data:
+            return False
+    _write_atomically(target, data, staging)
     return True
 
 
@@ -53,16 +63,27 @@ def _check_name(name: str) -> None:
         raise ValueError(f"refusing to write outside the output folder: {name!r}")
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
+def _write_atomically(target: Path, data: bytes, staging: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_dir() and not target.is_symlink():
         _remove_tree(target)
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, target)
+    temporary = staging / "next"
+    temporary.write_bytes(data)
+    try:
+        os.replace(temporary, target)
+    except OSError:
+        # out_dir on another file system than its parent: stage beside the file instead.
+        beside = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        beside.write_bytes(data)
+        os.replace(beside, target)
+        temporary.unlink(missing_ok=True)
+
+
+def _clear(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        _remove_tree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def _remove_stale(out_dir: Path, wanted: set[str]) -> list[str]:
