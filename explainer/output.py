@@ -50,9 +50,10 @@ def write_site(outputs: dict[str, bytes], out_dir: Path) -> WriteReport:
 
 
 def _write_if_changed(target: Path, data: bytes, staging: Path) -> bool:
-    if target.is_file() and not target.is_symlink() and target.stat().st_size == len(data):
-        if target.read_bytes() == data:
-            return False
+    # Comparing sizes first spares reading most files that did change.
+    unchanged = target.is_file() and not target.is_symlink() and target.stat().st_size == len(data)
+    if unchanged and target.read_bytes() == data:
+        return False
     _write_atomically(target, data, staging)
     return True
 
