@@ -31,8 +31,8 @@ tools:
 	bash scripts/install-test-tools
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check explainer tests build.py
-	$(BIN)/ruff format --check explainer tests build.py
+	$(BIN)/ruff check explainer tests bench build.py
+	$(BIN)/ruff format --check explainer tests bench build.py
 
 test: $(DEV_STAMP) tools lint
 	$(BIN)/python -m pytest

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class ContentError:
-    """One problem in one file, at a line and column (1-based; 0 when unknown)."""
+    """One problem in one file, at a line and column (1-based; 0 when the problem is the whole file)."""
 
     path: str
     line: int
@@ -16,10 +16,8 @@ class ContentError:
     message: str
 
     def __str__(self) -> str:
-        where = self.path
-        if self.line:
-            where += f":{self.line}:{self.column or 1}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        # Always the full form, so that editors and scripts can jump to it; a whole-file problem is at 1:1.
+        return f"{self.path}:{self.line or 1}:{self.column or 1}: {self.field or '(file)'}: {self.message}"
 
 
 class BuildFailed(Exception):

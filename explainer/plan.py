@@ -92,7 +92,7 @@ def _duplicates(pages: list[Page]) -> list[ContentError]:
             first = seen[folded]
             where = page.entry.file if page.entry else "layouts/strings"
             other = first.entry.file if first.entry else first.template
-            errors.append(ContentError(where, 0, 0, "", f"page /{page.path} is also made by {other}"))
+            errors.append(ContentError(where, 0, 0, "(url)", f"page /{page.path} is also made by {other}"))
         else:
             seen[folded] = page
     return errors

@@ -244,12 +244,14 @@ def render_pages(
         try:
             html = env.get_template(page.template).render(page=page, v=view, model=model, site=model.site, **extra)
         except MissingString as err:
-            errors.append(ContentError(f"layouts/templates/{page.template}", 0, 0, "", str(err)))
+            errors.append(ContentError(f"layouts/templates/{page.template}", 0, 0, "(template)", str(err)))
             continue
         except jinja2.TemplateError as err:
             line = getattr(err, "lineno", 0) or 0
             name = getattr(err, "filename", None) or page.template
-            errors.append(ContentError(f"layouts/templates/{Path(name).name}", line, 0, "", f"template error: {err}"))
+            errors.append(
+                ContentError(f"layouts/templates/{Path(name).name}", line, 0, "(template)", f"template error: {err}")
+            )
             continue
         if page.lang:
             if page.lang not in acronyms:

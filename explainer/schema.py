@@ -71,7 +71,14 @@ def _describe(error: jsonschema.ValidationError, document: Document, shown: str)
     if error.validator == "type":
         expected = error.validator_value
         names = [expected] if isinstance(expected, str) else expected
-        message = "expected " + " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        if names == ["object"] and message:
+            # A translatable text explains itself better than "a map of fields".
+            message = message.removeprefix("expected ")
+            message = "expected " + message
+        else:
+            message = "expected " + " or ".join(_TYPE_NAMES.get(n, n) for n in names)
+        if error.instance is None:
+            message = "is empty: " + message
         if "string" in names and isinstance(error.instance, (int, float)) and "date" in str(path[-1:]):
             message += f'; write it in quotes: "{error.instance}"'
     elif error.validator == "enum":

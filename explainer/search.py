@@ -32,7 +32,7 @@ def index_pages(outputs: dict[str, bytes]) -> tuple[dict[str, bytes], list[Conte
             subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
         except (OSError, subprocess.SubprocessError) as err:
             detail = getattr(err, "stderr", None) or str(err)
-            return {}, [ContentError("pagefind", 0, 0, "", f"search indexing failed: {detail.strip()}")]
+            return {}, [ContentError("pagefind", 0, 0, "(search)", f"search indexing failed: {detail.strip()}")]
         files = {
             f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
             for path in sorted(bundle.rglob("*"))

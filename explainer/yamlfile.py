@@ -92,7 +92,7 @@ def read_yaml(path: Path, shown: str) -> tuple[Document | None, list[ContentErro
     problem = _check_bytes(raw)
     if problem:
         line, column, message = problem
-        return None, [ContentError(shown, line, column, "", message)]
+        return None, [ContentError(shown, line, column, "(file)", message)]
     return parse_yaml(raw.decode("utf-8"), shown)
 
 
@@ -102,20 +102,20 @@ def parse_yaml(text: str, shown: str) -> tuple[Document | None, list[ContentErro
     try:
         node = loader.get_single_node()
     except _Refused as refused:
-        return None, [ContentError(shown, *refused.position, "", refused.message)]
+        return None, [ContentError(shown, *refused.position, "(yaml)", refused.message)]
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = (err.problem or err.context or "invalid YAML").strip()
         if message.startswith("but ") and err.context:
             message = f"{err.context.strip()}, {message}"
-        return None, [ContentError(shown, line, column, "", f"YAML syntax error: {message}")]
+        return None, [ContentError(shown, line, column, "(yaml)", f"YAML syntax error: {message}")]
     except yaml.YAMLError as err:
-        return None, [ContentError(shown, 1, 1, "", f"YAML error: {err}")]
+        return None, [ContentError(shown, 1, 1, "(yaml)", f"YAML error: {err}")]
     finally:
         loader.dispose()
     if node is None:
-        return None, [ContentError(shown, 1, 1, "", "file is empty")]
+        return None, [ContentError(shown, 1, 1, "(file)", "file is empty")]
     positions: dict[tuple, Position] = {}
     key_positions: dict[tuple, Position] = {}
     errors: list[ContentError] = []

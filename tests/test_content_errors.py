@@ -25,7 +25,9 @@ def test_nested_role_field(project):
 
 def test_syntax_error(project):
     write(project, "content/terms/border.yml", "term: {es: Frontera, en: Border\ndefinition: x\n")
-    assert errors_of(project) == ["content/terms/border.yml:2:11: YAML syntax error: expected ',' or '}', but got ':'"]
+    assert errors_of(project) == [
+        "content/terms/border.yml:2:11: (yaml): YAML syntax error: expected ',' or '}', but got ':'"
+    ]
 
 
 def test_missing_translation(project):
@@ -59,7 +61,7 @@ def test_reference_to_the_wrong_kind(project):
     path = project.root / "content/events/talks.yml"
     path.write_text(path.read_text("utf-8").replace("people: [ana-nunez]", "people: [ministry]"))
     assert errors_of(project) == [
-        "content/events/talks.yml:5:10: people[0]: 'ministry' is a organization, expected a person"
+        "content/events/talks.yml:5:10: people[0]: 'ministry' is an organization, expected a person"
     ]
 
 
@@ -133,9 +135,9 @@ def test_bad_file_names_and_folders(project):
     write(project, "content/persons/x.yml", "name: x\n")
     write(project, "content/people/.hidden.yml", "ignored: true\n")
     assert errors_of(project) == [
-        "content/people/Bo Lee.yml: file name must be the entry's id: lowercase ASCII letters, digits and single '-', then .yml",
-        "content/people/notes.yaml: entry files end in .yml",
-        "content/persons: unexpected folder in content/ (expected site.yml, home.yml and the folders agreements, events, "
+        "content/people/Bo Lee.yml:1:1: (file): file name must be the entry's id: lowercase ASCII letters, digits and single '-', then .yml",
+        "content/people/notes.yaml:1:1: (file): entry files end in .yml",
+        "content/persons:1:1: (file): unexpected folder in content/ (expected site.yml, home.yml and the folders agreements, events, "
         "organizations, people, sources, terms)",
     ]
 
@@ -147,7 +149,7 @@ def test_all_errors_reported_together_and_site_left_untouched(project):
     write(project, "content/people/bo-lee.yml", "name: 1\n")
     # References to the two broken entries are not reported again: their own errors say it all.
     assert errors_of(project) == [
-        "content/events/talks.yml:2:1: YAML syntax error: expected the node content, but found '<stream end>'",
+        "content/events/talks.yml:2:1: (yaml): YAML syntax error: expected the node content, but found '<stream end>'",
         "content/people/bo-lee.yml:1:1: country: required field is missing",
         "content/people/bo-lee.yml:1:1: sources: required field is missing",
         "content/people/bo-lee.yml:1:1: summary: required field is missing",
@@ -166,7 +168,7 @@ def test_missing_ui_string_names_key_and_language(project, tmp_path):
     from dataclasses import replace
 
     found = errors_of(replace(project, layouts=layouts))
-    assert found == [f"{table.as_posix()}: nav.people: missing in language 'en' (present in es)"]
+    assert found == [f"{table.as_posix()}:1:1: nav.people: missing in language 'en' (present in es)"]
 
 
 def test_quotes_are_verbatim_and_translated_where_they_must_be(project):

@@ -32,15 +32,17 @@ def test_duplicate_nested_key():
 
 
 def test_syntax_error_keeps_pyyaml_position():
-    assert errors("a: [1, 2\nb: 3\n") == ["f.yml:2:2: YAML syntax error: expected ',' or ']', but got ':'"]
+    assert errors("a: [1, 2\nb: 3\n") == ["f.yml:2:2: (yaml): YAML syntax error: expected ',' or ']', but got ':'"]
 
 
 def test_tab_indentation():
-    assert errors("a:\n\tb: 1\n") == ["f.yml:2:1: YAML syntax error: found character '\\t' that cannot start any token"]
+    assert errors("a:\n\tb: 1\n") == [
+        "f.yml:2:1: (yaml): YAML syntax error: found character '\\t' that cannot start any token"
+    ]
 
 
 def test_aliases_are_refused():
-    assert errors("a: &x [1]\nb: *x\n") == ["f.yml:2:4: anchors and aliases are not allowed in content"]
+    assert errors("a: &x [1]\nb: *x\n") == ["f.yml:2:4: (yaml): anchors and aliases are not allowed in content"]
 
 
 def test_python_tags_are_refused():
@@ -51,23 +53,23 @@ def test_python_tags_are_refused():
 
 def test_deep_nesting_is_refused():
     text = "a: " + "[" * 100 + "]" * 100 + "\n"
-    assert errors(text) == ["f.yml:1:35: nested deeper than 32 levels"]
+    assert errors(text) == ["f.yml:1:35: (yaml): nested deeper than 32 levels"]
 
 
 def test_empty_and_multiple_documents():
-    assert errors("") == ["f.yml:1:1: file is empty"]
-    assert errors("# only a comment\n") == ["f.yml:1:1: file is empty"]
+    assert errors("") == ["f.yml:1:1: (file): file is empty"]
+    assert errors("# only a comment\n") == ["f.yml:1:1: (file): file is empty"]
     assert errors("a: 1\n---\nb: 2\n")[0].startswith(
-        "f.yml:2:1: YAML syntax error: expected a single document in the stream, but found another document"
+        "f.yml:2:1: (yaml): YAML syntax error: expected a single document in the stream, but found another document"
     )
 
 
 def test_bytes_checks(tmp_path):
     cases = {
-        b"\xef\xbb\xbfa: 1\n": "f.yml:1:1: file starts with a byte-order mark; save it as UTF-8 without BOM",
-        b"a: 1\nb: \xff\xfe\n": "f.yml:2:4: file is not valid UTF-8 text",
-        b"a: 1\x00\n": "f.yml:1:5: control character U+0000 is not allowed",
-        b"   \n\n": "f.yml:1:1: file is empty",
+        b"\xef\xbb\xbfa: 1\n": "f.yml:1:1: (file): file starts with a byte-order mark; save it as UTF-8 without BOM",
+        b"a: 1\nb: \xff\xfe\n": "f.yml:2:4: (file): file is not valid UTF-8 text",
+        b"a: 1\x00\n": "f.yml:1:5: (file): control character U+0000 is not allowed",
+        b"   \n\n": "f.yml:1:1: (file): file is empty",
     }
     for raw, expected in cases.items():
         path = tmp_path / "f.yml"
