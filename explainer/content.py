@@ -246,6 +246,7 @@ def _event(data, dates, common) -> Event:
         organizations=tuple(data.get("organizations", ())),
         agreements=tuple(data.get("agreements", ())),
         tags=tuple(data.get("tags", ())),
+        order=data.get("order", 0),
         sources=_citations(data["sources"]),
     )
 

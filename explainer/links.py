@@ -76,7 +76,8 @@ def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:
     def of(cls):
         return [e for e in by_id.values() if isinstance(e, cls)]
 
-    events = tuple(sorted(of(Event), key=lambda e: (e.date, e.id)))
+    # Same-day events keep the order the source tells, when it does; then their ids.
+    events = tuple(sorted(of(Event), key=lambda e: (e.date, e.order or 1_000_000, e.id)))
     events_of: dict[str, list[str]] = defaultdict(list)
     for event in events:
         for target in (*event.people, *event.agreements, *event.organizations):

@@ -64,6 +64,7 @@ class Event(Entry):
     organizations: tuple[str, ...] = ()
     agreements: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    order: int = 0
 
     def label(self) -> Label:
         """Return the event's title."""

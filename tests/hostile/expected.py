@@ -38,7 +38,7 @@ EXPECTED = {
     "billion laughs": ("content/events/talks.yml:2:8: (yaml): anchors and aliases are not allowed in content",),
     "deep nesting": ("content/events/talks.yml:1:39: (yaml): nested deeper than 32 levels",),
     "unknown field": (
-        "content/events/talks.yml:8:1: colour: unknown field (expected one of: agreements, body, date, organizations, people, sources, status, summary, tags, title)",
+        "content/events/talks.yml:8:1: colour: unknown field (expected one of: agreements, body, date, order, organizations, people, sources, status, summary, tags, title)",
     ),
     "wrong type": ("content/events/talks.yml:5:9: people: expected a list",),
     "missing required fields": (
