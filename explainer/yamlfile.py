@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,9 @@ def read_yaml(path: Path, shown: str) -> tuple[Document | None, list[ContentErro
 
 def parse_yaml(text: str, shown: str) -> tuple[Document | None, list[ContentError]]:
     """Parse YAML text into a Document, or return the errors that stop it."""
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
     except _Refused as refused:
         return None, [ContentError(shown, *refused.position, "(yaml)", refused.message)]
@@ -113,7 +115,8 @@ def parse_yaml(text: str, shown: str) -> tuple[Document | None, list[ContentErro
     except yaml.YAMLError as err:
         return None, [ContentError(shown, 1, 1, "(yaml)", f"YAML error: {err}")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         return None, [ContentError(shown, 1, 1, "(file)", "file is empty")]
     positions: dict[tuple, Position] = {}
@@ -138,12 +141,18 @@ def _check_bytes(raw: bytes) -> tuple[int, int, str] | None:
         line = raw.count(b"\n", 0, err.start) + 1
         column = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
         return (line, column, "file is not valid UTF-8 text")
-    for index, char in enumerate(text):
-        if char == "\x00" or (ord(char) < 32 and char not in "\t\n\r"):
-            line = text.count("\n", 0, index) + 1
-            column = index - (text.rfind("\n", 0, index) + 1) + 1
-            return (line, column, f"control character U+{ord(char):04X} is not allowed")
+    found = _NOT_PRINTABLE.search(text)
+    if found:
+        index, char = found.start(), found.group()
+        line = text.count("\n", 0, index) + 1
+        column = index - (text.rfind("\n", 0, index) + 1) + 1
+        kind = "control character" if unicodedata.category(char) == "Cc" else "character"
+        return (line, column, f"{kind} U+{ord(char):04X} is not allowed")
     return None
+
+
+# What YAML 1.2 accepts in a stream (and PyYAML checks): refuse the rest up front, with its place.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _construct(node, path, positions, key_positions, errors, shown):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -117,3 +118,14 @@ def test_every_hreflang_alternate_exists_and_points_back(real_site: BuiltSite):
             if lang != "x-default" and set(back.values()) != set(alternates.values()):
                 problems.append(f"{shown}: hreflang {lang} -> {href} does not list the same alternates")
     assert problems == []
+
+
+def test_output_paths_are_lowercase_ascii_and_unique_ignoring_case(real_site: BuiltSite):
+    """Any static host serves them the same way: letters a-z, digits, '-', '/' and '.' only.
+
+    Pagefind's bundle is the exception: its own file names carry '_' and are fixed by the tool.
+    """
+    paths = [p.relative_to(real_site.folder).as_posix() for p in real_site.folder.rglob("*") if p.is_file()]
+    ours = [p for p in paths if not p.startswith("pagefind/")]
+    assert ours and [p for p in ours if not re.fullmatch(r"[a-z0-9./-]+", p)] == [".explainer-output"]
+    assert len({p.lower() for p in paths}) == len(paths)

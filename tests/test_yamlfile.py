@@ -68,6 +68,9 @@ def test_bytes_checks(tmp_path):
     cases = {
         b"\xef\xbb\xbfa: 1\n": "f.yml:1:1: (file): file starts with a byte-order mark; save it as UTF-8 without BOM",
         b"a: 1\nb: \xff\xfe\n": "f.yml:2:4: (file): file is not valid UTF-8 text",
+        b"a: \x7f\n": "f.yml:1:4: (file): control character U+007F is not allowed",
+        "a: \u009f\n".encode(): "f.yml:1:4: (file): control character U+009F is not allowed",
+        "a: \ufffe\n".encode(): "f.yml:1:4: (file): character U+FFFE is not allowed",
         b"a: 1\x00\n": "f.yml:1:5: (file): control character U+0000 is not allowed",
         b"   \n\n": "f.yml:1:1: (file): file is empty",
     }

@@ -1,0 +1,71 @@
+"""Property tests: any text given to the loader and validator gives an entry or content errors, never a crash."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explainer.content import read_entry
+from explainer.errors import ContentError
+from explainer.model import ENTRY_TYPES, Entry
+from tests.conftest import FIXTURE
+
+EXAMPLES = int(os.environ.get("EXPLAINER_FUZZ", "1000"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LANGUAGES = ("es", "en")
+SAMPLES = [path.read_text("utf-8") for path in sorted((FIXTURE / "content").rglob("*.yml"))]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=20),
+    st.sampled_from(["2026-02-30", "2026-01-15", "yes", "no", "1:30", "~", "0x1F", ".inf", "[[person:x]]"]),
+)
+keys = st.one_of(
+    st.sampled_from(["title", "date", "status", "summary", "body", "people", "sources", "es", "en", "name", "roles"]),
+    st.text(max_size=8),
+)
+documents = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=6), max_leaves=25
+)
+
+
+def _read(tmp: Path, kind: type[Entry], raw: bytes) -> None:
+    path = tmp / "fuzzed.yml"
+    path.write_bytes(raw)
+    entry, errors = read_entry(kind, path, "fuzzed.yml", LANGUAGES, allow_missing=False)
+    assert entry is not None or errors
+    assert all(isinstance(error, ContentError) and str(error).startswith("fuzzed.yml:") for error in errors)
+
+
+@SETTINGS
+@given(kind=st.sampled_from(ENTRY_TYPES), data=documents)
+def test_any_yaml_document_is_an_entry_or_errors(tmp_path_factory, kind, data):
+    text = yaml.safe_dump(data, allow_unicode=True)
+    _read(tmp_path_factory.mktemp("fuzz"), kind, text.encode("utf-8"))
+
+
+@SETTINGS
+@given(kind=st.sampled_from(ENTRY_TYPES), raw=st.binary(max_size=300))
+def test_any_bytes_are_an_entry_or_errors(tmp_path_factory, kind, raw):
+    _read(tmp_path_factory.mktemp("fuzz"), kind, raw)
+
+
+@SETTINGS
+@given(
+    kind=st.sampled_from(ENTRY_TYPES),
+    sample=st.sampled_from(SAMPLES),
+    edits=st.lists(st.tuples(st.integers(0, 2000), st.text(max_size=4)), min_size=1, max_size=5),
+)
+def test_mutated_real_entries_are_entries_or_errors(tmp_path_factory, kind, sample, edits):
+    text = sample
+    for position, insertion in edits:
+        position %= len(text) + 1
+        text = text[:position] + insertion + text[position + 1 :]
+    _read(tmp_path_factory.mktemp("fuzz"), kind, text.encode("utf-8", "surrogatepass"))
