@@ -1,7 +1,8 @@
 """`build.py serve`: build, serve site/ on 127.0.0.1, rebuild on every save and reload the browser.
 
-The only module that imports livereload. A failed rebuild keeps the last good pages on disk and shows
-the errors above every page until the content is fixed.
+The only module that imports livereload (for its browser script and websocket). Saves are noticed by
+polling every 50 ms; a burst of saves makes one rebuild. A failed rebuild keeps the last good pages on
+disk and shows the errors above every page until the content is fixed.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from livereload import Server
-from livereload.handlers import ForceReloadHandler, LiveReloadHandler, LiveReloadJSHandler
-from tornado import web
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
+from tornado import httpserver, ioloop, netutil, web
 
 from .content import Project
 from .errors import BuildFailed
@@ -35,9 +35,52 @@ class ServeState:
     errors: list[str] = field(default_factory=list)
 
 
+POLL_SECONDS = 0.05
+"""How often the watched folders are checked for saves."""
+
+
+class FolderWatcher:
+    """Notices files added, changed or removed under some folders, by comparing their stat between polls."""
+
+    def __init__(self, folders: list[Path], suffix: str | None = None):
+        self.folders = folders
+        self.suffix = suffix
+        self.snapshot = self._scan()
+
+    def poll(self) -> bool:
+        """Return whether anything changed since the last poll."""
+        current = self._scan()
+        changed = current != self.snapshot
+        self.snapshot = current
+        return changed
+
+    def _scan(self) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        stack = [str(folder) for folder in self.folders if folder.is_dir()]
+        while stack:
+            try:
+                entries = list(os.scandir(stack.pop()))
+            except OSError:
+                continue  # a folder removed while we looked
+            for entry in entries:
+                # Editors leave hidden swap files and backups; they are not content.
+                if entry.name.startswith(".") or entry.name.endswith("~"):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif self.suffix is None or entry.name.endswith(self.suffix):
+                        info = entry.stat()
+                        found[entry.path] = (info.st_mtime_ns, info.st_size)
+                except OSError:
+                    continue
+        return found
+
+
 def serve(project: Project, *, host: str, port: int, base_url: str | None, allow_missing: bool) -> int:
-    """Build, then serve and rebuild until interrupted; return the exit code."""
+    """Build, then serve and rebuild on every save until interrupted; return the exit code."""
     state = ServeState()
+    base_path = ["/"]
 
     def rebuild() -> None:
         started = time.perf_counter()
@@ -45,52 +88,61 @@ def serve(project: Project, *, host: str, port: int, base_url: str | None, allow
             result = build(project, base_url=base_url, allow_missing=allow_missing)
         except BuildFailed as failed:
             state.errors = [str(error) for error in failed.errors]
-            print("\n".join(state.errors), file=sys.stderr)
-            print(f"rebuild failed: {len(state.errors)} error(s); serving the last good pages", file=sys.stderr)
+            print("\n".join(state.errors), file=sys.stderr, flush=True)
+            print(
+                f"rebuild failed: {len(state.errors)} error(s); serving the last good pages",
+                file=sys.stderr,
+                flush=True,
+            )
             return
         state.errors = []
         elapsed = (time.perf_counter() - started) * 1000
-        print(
-            f"rebuilt in {elapsed:.0f} ms: {len(result.report.written)} written, {len(result.report.removed)} removed"
-        )
-        base_path_holder[0] = urlsplit(result.model.site.base_url).path or "/"
+        report = result.report
+        print(f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True)
+        base_path[0] = urlsplit(result.model.site.base_url).path or "/"
 
-    def restart() -> None:
-        # New code cannot be imported into a running process reliably: start afresh.
-        print("code changed: restarting the server")
-        os.execv(sys.executable, [sys.executable, *sys.argv])
-
-    base_path_holder = ["/"]
     rebuild()
-    # A save must show at once: no throttle between reloads.
-    LiveReloadHandler.DEFAULT_RELOAD_TIME = 0
-    server = _SiteServer(project.output, state, base_path_holder, port)
-    for folder in (project.content, project.layouts, project.root / "seeds"):
-        server.watch(str(folder), rebuild)
-    server.watch(str(CODE_DIR), restart, ignore=lambda name: not name.endswith(".py"))
-    print(f"serving {project.shown(project.output)}/ at http://{host}:{port}{base_path_holder[0]} (Ctrl+C stops)")
-    server.serve(port=port, host=host, restart_delay=0)
-    return 0
-
-
-class _SiteServer(Server):
-    """livereload's server, with our own handler so the reload script is a file (the pages' CSP forbids inline script)."""
-
-    def __init__(self, root: Path, state: ServeState, base_path: list[str], port: int):
-        super().__init__()
-        self.site = dict(root=root.resolve(), state=state, base_path=base_path, port=port)
-
-    def application(self, port, host, liveport=None, debug=None, live_css=True):
-        """Listen with the live-reload endpoints and the site handler."""
-        LiveReloadHandler.watcher = self.watcher
-        LiveReloadHandler.live_css = live_css
-        handlers = [
+    sockets = netutil.bind_sockets(port, address=host)
+    actual_port = sockets[0].getsockname()[1]
+    site = dict(root=project.output.resolve(), state=state, base_path=base_path, port=actual_port)
+    application = web.Application(
+        [
             (r"/livereload", LiveReloadHandler),
-            (r"/forcereload", ForceReloadHandler),
             (r"/livereload.js", LiveReloadJSHandler),
-            (r"/.*", SiteHandler, self.site),
+            (r"/.*", SiteHandler, site),
         ]
-        web.Application(handlers=handlers, debug=False).listen(port, address=host)
+    )
+    httpserver.HTTPServer(application).add_sockets(sockets)
+
+    content = FolderWatcher([project.content, project.layouts, project.root / "seeds"])
+    code = FolderWatcher([CODE_DIR], suffix=".py")
+    last_change = [None]
+
+    def tick() -> None:
+        if code.poll():
+            # New code cannot be imported into a running process reliably: start afresh.
+            print("code changed: restarting the server", flush=True)
+            os.execv(sys.executable, [sys.executable, *sys.argv])
+        now = time.monotonic()
+        if content.poll():
+            # Wait for one quiet poll, so that a burst of saves makes one rebuild of the last version.
+            last_change[0] = now
+            return
+        if last_change[0] is not None:
+            last_change[0] = None
+            rebuild()
+            LiveReloadHandler.reload_waiters("*")
+
+    ioloop.PeriodicCallback(tick, POLL_SECONDS * 1000).start()
+    print(
+        f"serving {project.shown(project.output)}/ at http://{host}:{actual_port}{base_path[0]} (Ctrl+C stops)",
+        flush=True,
+    )
+    try:
+        ioloop.IOLoop.current().start()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    return 0
 
 
 class SiteHandler(web.RequestHandler):

@@ -1,0 +1,184 @@
+"""The development server as an editor uses it, and as an attacker on the same machine would probe it."""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURE, REPO
+
+TALKS = "content/events/talks.yml"
+
+
+@dataclass
+class Server:
+    """A running `build.py serve` on a scratch copy of the fixture project."""
+
+    root: Path
+    process: subprocess.Popen
+    port: int
+    out: list[str] = field(default_factory=list)
+    err: list[str] = field(default_factory=list)
+
+    def get(self, path: str) -> tuple[int, str]:
+        """Request a raw path (not normalized by any client library)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection.putrequest("GET", path, skip_accept_encoding=True)
+        connection.endheaders()
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        connection.close()
+        return response.status, body
+
+    def count(self, prefix: str) -> int:
+        """How many lines of output start with this."""
+        return sum(1 for line in self.out + self.err if line.startswith(prefix))
+
+
+def _collect(stream, lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line.rstrip("\n"))
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:
+    """Poll until the condition holds; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root)
+    shutil.copytree(REPO / "layouts", root / "layouts")
+    command = [sys.executable, "-u", str(REPO / "build.py"), "--root", str(root), "serve", "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = [], []
+    for stream, lines in ((process.stdout, out), (process.stderr, err)):
+        threading.Thread(target=_collect, args=(stream, lines), daemon=True).start()
+    wait_for(lambda: any(line.startswith("serving ") for line in out) or process.poll() is not None)
+    assert process.poll() is None, "\n".join(err)
+    url = next(line for line in out if line.startswith("serving ")).split(" at ")[1].split()[0]
+    assert url.startswith("http://127.0.0.1:"), "binds to loopback by default"
+    port = int(url.split(":")[2].split("/")[0])
+    yield Server(root, process, port, out, err)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _other_address() -> str | None:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address
+
+
+def test_listens_on_loopback_only_by_default(server: Server):
+    status, _ = server.get("/")
+    assert status == 200
+    other = _other_address()
+    if other is None:
+        pytest.skip("this machine has no non-loopback address to try")
+    with pytest.raises(OSError), socket.create_connection((other, server.port), timeout=2):
+        pass
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../../../etc/passwd",
+        "/es/../../../../etc/passwd",
+        "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/%2E%2E%2F%2E%2E%2F%2E%2E%2Fetc%2Fpasswd",
+        "/es/%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/..%5c..%5c..%5cetc%5cpasswd",
+        "/%252e%252e/%252e%252e/etc/passwd",
+        "//etc/passwd",
+        "/es/%00/../../etc/passwd",
+        "/outside/passwd",
+        "/passwd-link",
+    ],
+)
+def test_no_path_leaves_the_site_folder(server: Server, path: str):
+    # Symbolic links inside site/ that point out of it are refused too.
+    (server.root / "site" / "outside").symlink_to("/etc")
+    (server.root / "site" / "passwd-link").symlink_to("/etc/passwd")
+    status, body = server.get(path)
+    assert status in (400, 403, 404)
+    assert "root:" not in body
+
+
+def test_two_thousand_requests_over_twenty_connections_all_succeed(server: Server):
+    paths = ["/", "/es/", "/en/timeline/", "/es/personas/ana-nunez/", "/assets/style.css", "/en/glossary/"]
+    failures: list[str] = []
+    done = [0]
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        for n in range(100):
+            path = paths[(index + n) % len(paths)]
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    failures.append(f"{path}: {response.status}")
+            except OSError as err:
+                failures.append(f"{path}: {err}")
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            done[0] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert done[0] == 2000
+    assert failures == []
+
+
+def test_a_storm_of_saves_makes_a_few_rebuilds_and_ends_on_the_last_version(server: Server):
+    path = server.root / TALKS
+    original = path.read_text("utf-8")
+    before = server.count("rebuilt in")
+    started = time.monotonic()
+    for n in range(100):
+        path.write_text(original.replace("en: Talks}", f"en: Talks {n}}}"), "utf-8")
+        time.sleep(max(0.0, started + (n + 1) * 0.02 - time.monotonic()))
+    assert time.monotonic() - started < 3
+    wait_for(lambda: "<h1>Talks 99</h1>" in server.get("/en/timeline/talks/")[1])
+    time.sleep(0.5)
+    rebuilds = server.count("rebuilt in") - before
+    assert 1 <= rebuilds <= 5, f"{rebuilds} rebuilds for 100 saves"
+
+
+def test_errors_show_in_the_browser_over_the_last_good_pages_until_fixed(server: Server):
+    path = server.root / TALKS
+    original = path.read_text("utf-8")
+    path.write_text(original.replace("status: announced", "status: maybe"), "utf-8")
+    wait_for(lambda: server.count("rebuild failed") == 1)
+    status, body = server.get("/en/timeline/talks/")
+    assert status == 200
+    assert "content/events/talks.yml:2:9: status: expected one of: happened, announced" in body
+    assert "<h1>Talks</h1>" in body
+    path.write_text(original.replace("en: Talks}", "en: Talks again}"), "utf-8")
+    wait_for(lambda: "<h1>Talks again</h1>" in server.get("/en/timeline/talks/")[1])
+    assert "status: expected one of" not in server.get("/en/timeline/talks/")[1]
+    assert server.process.poll() is None
