@@ -49,6 +49,26 @@ _ALLOWED_TAGS = {
 }
 
 
+_ANY_REFERENCE = re.compile(r"\[\[([a-z]+):([^\]|]+)(?:\|([^\]]+))?\]\]")
+_QUOTE_MARKS = {"es": ("«", "»")}
+
+
+def to_plain(text: str, lang: str, name_of: Callable[[str], str]) -> str:
+    """Return Markdown as plain words for metadata and feeds: references by their names, quotes marked."""
+
+    def replace(match: re.Match) -> str:
+        kind, target, label = match.groups()
+        if kind == "quote":
+            opening, closing = _QUOTE_MARKS.get(lang, ("“", "”"))
+            return opening + " ".join((label or target).split()) + closing
+        return label or name_of(target.strip())
+
+    flat = _ANY_REFERENCE.sub(replace, text)
+    # Links keep their words; emphasis marks go.
+    flat = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", flat)
+    return " ".join(re.sub(r"(?<!\w)[*_]{1,2}|[*_]{1,2}(?!\w)", "", flat).split())
+
+
 def check_url(url: str) -> str | None:
     """Return why a link target is refused, or None when it is http(s), mailto or site-relative."""
     cleaned = re.sub(r"[\x00-\x20\x7f]+", "", html.unescape(url)).lower()

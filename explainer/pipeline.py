@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .content import Project, read_entries, read_home, read_site_config
 from .errors import BuildFailed, ContentError
+from .feeds import machine_outputs
 from .links import build_model
 from .model import Model
 from .output import WriteReport, write_site
@@ -69,6 +70,7 @@ def build(
     errors += render_errors
     if errors:
         raise BuildFailed(errors)
+    outputs.update(machine_outputs(model, urls, strings, pages))
 
     # Index the pages for search and add the static assets.
     if search:

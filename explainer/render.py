@@ -13,7 +13,9 @@ from markupsafe import Markup, escape
 from .abbr import Acronym, acronyms_of, mark_acronyms
 from .dates import PartialDate, format_partial_date
 from .errors import ContentError
+from .feeds import feed_paths
 from .markup import MarkdownRenderer
+from .metadata import json_ld, script_hash, script_tag, words
 from .model import Agreement, Entry, Label, Model, Person
 from .plan import Page
 from .strings import MissingString, Strings
@@ -86,6 +88,25 @@ class View:
     def plain(self, value: Label) -> str:
         """Return a text for an attribute: no markup."""
         return self.pick(value)[0]
+
+    def words(self, value: Label) -> str:
+        """Return a Markdown text as plain words, for attributes and metadata."""
+        return words(self.model, value, self.pick(value)[1] or self.page_lang)
+
+    def json_ld(self) -> Markup:
+        """Return the page's JSON-LD <script> element (empty for pages without structured data)."""
+        return script_tag(json_ld(self.page, self.model, self.urls))
+
+    def script_hashes(self) -> Markup:
+        """Return the CSP source that allows exactly this page's JSON-LD block, or nothing.
+
+        A data block never runs, but validators check it against the policy like any inline script.
+        """
+        return script_hash(json_ld(self.page, self.model, self.urls))
+
+    def feeds(self) -> dict[str, str]:
+        """Return the links to this language's feed, calendar and data export."""
+        return {kind: self.urls.href(path) for kind, path in feed_paths(self.page_lang).items()}
 
     def text(self, value: Label) -> Markup:
         """Return a text, marked with its language when it is not the page's."""

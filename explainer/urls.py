@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from .model import Agreement, Entry, Event, Organization, Person, Source, Term
 from .strings import Strings
 
-SECTIONS = ("timeline", "people", "glossary", "organizations", "sources", "search")
+SECTIONS = ("timeline", "people", "glossary", "organizations", "sources", "search", "data")
 
 
 @dataclass(frozen=True)

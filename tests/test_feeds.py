@@ -1,0 +1,150 @@
+"""Feeds, calendar, data export, sitemap, robots.txt and JSON-LD, read back by real parsers."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as etree
+
+import feedparser
+import icalendar
+import pytest
+
+from explainer.pipeline import build
+from tests.conftest import Project
+from tests.test_injection import inject
+
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+@pytest.fixture
+def outputs(project: Project) -> dict[str, bytes]:
+    return build(project, write=False).outputs
+
+
+def test_atom_feeds_parse_and_link_to_built_pages(outputs):
+    for lang, count in (("es", 2), ("en", 2)):
+        feed = feedparser.parse(outputs[f"{lang}/feed.xml"])
+        assert feed.bozo == 0, feed.get("bozo_exception")
+        assert feed.feed.language == lang
+        assert len(feed.entries) == count
+        assert [e.published[:10] for e in feed.entries] == ["2024-06-01", "2024-03-02"]
+        for entry in feed.entries:
+            path = entry.link.removeprefix("https://example.org/")
+            assert path + "index.html" in outputs
+    assert feedparser.parse(outputs["en/feed.xml"]).entries[0].title == "Talks"
+
+
+def test_calendars_parse_with_spans_at_each_precision_and_statuses(outputs):
+    calendar = icalendar.Calendar.from_ical(outputs["en/events.ics"])
+    events = {str(e["uid"]): e for e in calendar.walk("VEVENT")}
+    assert set(events) == {"meeting.en@explainer", "talks.en@explainer"}
+    meeting, talks = events["meeting.en@explainer"], events["talks.en@explainer"]
+    assert (str(meeting["dtstart"].to_ical(), "ascii"), str(meeting["dtend"].to_ical(), "ascii")) == (
+        "20240302",
+        "20240303",
+    )
+    assert (str(talks["dtstart"].to_ical(), "ascii"), str(talks["dtend"].to_ical(), "ascii")) == (
+        "20240601",
+        "20240701",
+    )
+    assert (str(meeting["status"]), str(talks["status"])) == ("CONFIRMED", "TENTATIVE")
+    assert str(talks["url"]) == "https://example.org/en/timeline/talks/"
+
+
+def test_data_export_holds_every_entry_with_relations(outputs):
+    data = json.loads(outputs["es/data.json"])
+    assert data["language"] == "es"
+    by_id = {entry["id"]: entry for entry in data["entries"]}
+    assert set(by_id) >= {
+        "meeting",
+        "talks",
+        "ana-nunez",
+        "bo-lee",
+        "new-pact",
+        "old-pact",
+        "border",
+        "ministry",
+        "report",
+    }
+    assert by_id["meeting"]["people"] == ["ana-nunez", "bo-lee"]
+    assert by_id["new-pact"]["replaces"] == ["old-pact"] and by_id["old-pact"]["replaced_by"] == ["new-pact"]
+    assert {"source": "report", "paragraphs": [2], "quote": "We will work together on the border."} in by_id[
+        "ana-nunez"
+    ]["citations"]
+    assert "[[" not in json.dumps(data), "Markdown references are flattened to names"
+
+
+def test_sitemap_lists_every_page_with_its_alternates(outputs):
+    root = etree.fromstring(outputs["sitemap.xml"])
+    urls = root.findall(f"{SITEMAP}url")
+    locations = [u.find(f"{SITEMAP}loc").text for u in urls]
+    for location in locations:
+        path = location.removeprefix("https://example.org/")
+        assert (path + "index.html" if path.endswith("/") or not path else path) in outputs
+    assert not any("404" in location for location in locations)
+    talks = next(u for u in urls if u.find(f"{SITEMAP}loc").text.endswith("/en/timeline/talks/"))
+    alternates = {link.get("hreflang"): link.get("href") for link in talks.findall(f"{XHTML}link")}
+    assert alternates == {
+        "es": "https://example.org/es/cronologia/talks/",
+        "en": "https://example.org/en/timeline/talks/",
+        "x-default": "https://example.org/es/cronologia/talks/",
+    }
+    assert outputs["robots.txt"].decode() == "User-agent: *\nAllow: /\nSitemap: https://example.org/sitemap.xml\n"
+
+
+def test_no_sitemap_without_a_host_but_robots_all_the_same(project):
+    outputs = build(project, base_url="/sub/", write=False).outputs
+    assert "sitemap.xml" not in outputs
+    assert outputs["robots.txt"] == b"User-agent: *\nAllow: /\n"
+
+
+def _json_ld(page: bytes) -> dict:
+    found = re.findall(rb'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert len(found) == 1
+    return json.loads(found[0])
+
+
+def test_json_ld_per_page_kind(outputs):
+    expected = {
+        "es/index.html": "WebSite",
+        "en/timeline/index.html": "ItemList",
+        "en/timeline/meeting/index.html": "Event",
+        "es/personas/ana-nunez/index.html": "Person",
+        "en/glossary/new-pact/index.html": "Legislation",
+        "en/glossary/index.html": "DefinedTermSet",
+        "en/organizations/ministry/index.html": "Organization",
+    }
+    for path, kind in expected.items():
+        data = _json_ld(outputs[path])
+        assert data["@type"] == kind and data["inLanguage"] == path[:2]
+    event = _json_ld(outputs["en/timeline/meeting/index.html"])
+    assert event["startDate"] == "2024-03-02" and event["translationOfWork"][0]["inLanguage"] == "es"
+    assert _json_ld(outputs["en/timeline/talks/index.html"])["eventStatus"] == "https://schema.org/EventScheduled"
+    terms = _json_ld(outputs["es/glosario/index.html"])["hasDefinedTerm"]
+    assert [t["name"] for t in terms] == ["Frontera"]
+
+
+def test_open_graph_and_feed_links_in_every_page_head(outputs):
+    page = outputs["en/timeline/meeting/index.html"].decode()
+    assert '<meta property="og:title" content="Ministers meet · Test site">' in page
+    assert '<meta property="og:locale" content="en_US">' in page
+    assert '<meta property="og:locale:alternate" content="es_MX">' in page
+    assert '<link rel="alternate" type="application/atom+xml" href="/en/feed.xml"' in page
+
+
+def test_script_end_tags_in_content_cannot_escape_json_ld_and_feeds_escape_markup(project):
+    inject(project, "</script><script>alert(1)</script>")
+    outputs = build(project, write=False).outputs
+    for path, data in outputs.items():
+        if path.endswith(".html"):
+            for block in re.findall(rb'<script type="application/ld\+json">(.*?)</script>', data, re.S):
+                assert b"<" not in block and json.loads(block)
+    feed = feedparser.parse(outputs["en/feed.xml"])
+    assert feed.bozo == 0 and "</script><script>" in feed.entries[-1].title
+    assert b"<script>" not in outputs["en/feed.xml"]
+    assert b"<script>" not in outputs["sitemap.xml"]
+    calendar = icalendar.Calendar.from_ical(outputs["en/events.ics"])
+    assert any("</script>" in str(e["summary"]) for e in calendar.walk("VEVENT"))
+    assert json.loads(outputs["en/data.json"])
