@@ -324,3 +324,13 @@ def test_overview_marks_lead_to_their_events(page: Page, origin: str, real_site:
     assert page.locator(".overview figcaption").inner_text().strip()
     marks.last.click()
     assert page.url == origin + real_site.url_of(model.events[-1].id, lang)
+
+
+def test_the_footer_leads_to_the_data_page_and_its_feeds(page: Page, origin: str, real_site: BuiltSite):
+    for lang in real_site.model.site.languages:
+        page.goto(origin + real_site.urls.href(real_site.urls.home(lang)))
+        page.locator(f'footer a[href="{real_site.urls.href(real_site.urls.section(lang, "data"))}"]').click()
+        for kind in ("application/atom+xml", "text/calendar", "application/json"):
+            href = page.locator(f'main a[type="{kind}"]').get_attribute("href")
+            response = page.request.get(origin + href)
+            assert response.ok and len(response.body()) > 500, href

@@ -129,3 +129,26 @@ def test_output_paths_are_lowercase_ascii_and_unique_ignoring_case(real_site: Bu
     ours = [p for p in paths if not p.startswith("pagefind/")]
     assert ours and [p for p in ours if not re.fullmatch(r"[a-z0-9./-]+", p)] == []
     assert len({p.lower() for p in paths}) == len(paths)
+
+
+def test_feeds_calendars_exports_and_json_ld_of_the_real_site_parse(real_site: BuiltSite):
+    import xml.etree.ElementTree as etree
+
+    import feedparser
+    import icalendar
+
+    for lang in real_site.model.site.languages:
+        feed = feedparser.parse((real_site.folder / lang / "feed.xml").read_bytes())
+        assert feed.bozo == 0 and len(feed.entries) == len(real_site.model.events)
+        calendar = icalendar.Calendar.from_ical((real_site.folder / lang / "events.ics").read_bytes())
+        assert len(list(calendar.walk("VEVENT"))) == len(real_site.model.events)
+        data = json.loads((real_site.folder / lang / "data.json").read_bytes())
+        assert len(data["entries"]) == len(real_site.model.entries)
+    for path in site_files(real_site.folder, ".xml"):
+        etree.fromstring(path.read_bytes())
+    blocks = 0
+    for page in site_files(real_site.folder, ".html"):
+        for block in re.findall(rb'<script type="application/ld\+json">(.*?)</script>', page.read_bytes(), re.S):
+            assert json.loads(block)["@context"] == "https://schema.org"
+            blocks += 1
+    assert blocks > 50
