@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if name != "check":
             command.add_argument("--output", type=Path, help="output folder (default: site/)")
+            command.add_argument("--no-search", action="store_true", help="skip the search index (Pagefind)")
         if name == "serve":
             command.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
             command.add_argument("--port", type=int, default=8000)
@@ -57,7 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from explainer.serve import serve
 
-        return serve(project, host=args.host, port=args.port, base_url=args.base_url, allow_missing=args.allow_missing)
+        return serve(
+            project,
+            host=args.host,
+            port=args.port,
+            base_url=args.base_url,
+            allow_missing=args.allow_missing,
+            search=not args.no_search,
+        )
     from explainer.scaffold import write_new_entry
 
     return write_new_entry(project, args.kind, args.id)
@@ -67,7 +75,7 @@ def run_build(project, args) -> int:
     """Build once and print a summary, or every error."""
     started = time.perf_counter()
     try:
-        result = build(project, base_url=args.base_url, allow_missing=args.allow_missing)
+        result = build(project, base_url=args.base_url, allow_missing=args.allow_missing, search=not args.no_search)
     except BuildFailed as failed:
         return print_errors(failed)
     except OutputRefused as refused:

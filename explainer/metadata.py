@@ -87,6 +87,12 @@ def json_ld(page: Page, model: Model, urls: Urls) -> dict | None:
         return base | data
     section = page.key[0]
     if section == "timeline":
+        # A filtered timeline lists only its own events.
+        events = model.events
+        if len(page.key) == 3:
+            kind, value = page.key[1], page.key[2]
+            field = {"person": "people", "agreement": "agreements", "tag": "tags"}[kind]
+            events = tuple(event for event in model.events if value in getattr(event, field))
         return base | {
             "@type": "ItemList",
             "name": _text(model.site.title, lang),
@@ -98,7 +104,7 @@ def json_ld(page: Page, model: Model, urls: Urls) -> dict | None:
                     "url": urls.absolute(urls.entry(event, page.lang)),
                     "name": _text(event.title, lang),
                 }
-                for n, event in enumerate(model.events, 1)
+                for n, event in enumerate(events, 1)
             ],
         }
     if section == "glossary":

@@ -22,9 +22,20 @@ class WriteReport:
     removed: tuple[str, ...]
     unchanged: int
 
+    def merged(self, other: WriteReport) -> WriteReport:
+        """Return the report of this write followed by another."""
+        return WriteReport(
+            tuple(sorted(self.written + other.written)),
+            tuple(sorted(self.removed + other.removed)),
+            self.unchanged + other.unchanged,
+        )
 
-def write_site(outputs: dict[str, bytes], out_dir: Path) -> WriteReport:
-    """Make out_dir hold exactly `outputs` (relative path -> bytes), touching only what differs."""
+
+def write_site(outputs: dict[str, bytes], out_dir: Path, *, within: str = "", keep: str | None = None) -> WriteReport:
+    """Make out_dir hold exactly `outputs` (relative path -> bytes), touching only what differs.
+
+    Only files under the `within` prefix are considered stale; files under `keep` are left alone.
+    """
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise OutputRefused(f"{out_dir} is not empty and was not made by this tool; refusing to write into it")
     for name in outputs:
@@ -38,23 +49,24 @@ def write_site(outputs: dict[str, bytes], out_dir: Path) -> WriteReport:
     try:
         _write_if_changed(out_dir / MARKER, b"Built by explainer; files here are replaced on every build.\n", staging)
         written, unchanged = [], 0
+        made: set[Path] = set()
         for name in sorted(outputs):
-            if _write_if_changed(out_dir / name, outputs[name], staging):
+            if _write_if_changed(out_dir / name, outputs[name], staging, made):
                 written.append(name)
             else:
                 unchanged += 1
-        removed = _remove_stale(out_dir, {*outputs, MARKER})
+        removed = _remove_stale(out_dir / within, out_dir, {*outputs, MARKER}, keep)
     finally:
         _clear(staging)
     return WriteReport(tuple(written), tuple(removed), unchanged)
 
 
-def _write_if_changed(target: Path, data: bytes, staging: Path) -> bool:
+def _write_if_changed(target: Path, data: bytes, staging: Path, made: set[Path] | None = None) -> bool:
     # Comparing sizes first spares reading most files that did change.
     unchanged = target.is_file() and not target.is_symlink() and target.stat().st_size == len(data)
     if unchanged and target.read_bytes() == data:
         return False
-    _write_atomically(target, data, staging)
+    _write_atomically(target, data, staging, made if made is not None else set())
     return True
 
 
@@ -64,8 +76,11 @@ def _check_name(name: str) -> None:
         raise ValueError(f"refusing to write outside the output folder: {name!r}")
 
 
-def _write_atomically(target: Path, data: bytes, staging: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+def _write_atomically(target: Path, data: bytes, staging: Path, made: set[Path]) -> None:
+    # Creating folders is a system call per page; each folder is made once per build.
+    if target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made.add(target.parent)
     if target.is_dir() and not target.is_symlink():
         _remove_tree(target)
     temporary = staging / "next"
@@ -87,13 +102,13 @@ def _clear(path: Path) -> None:
         path.unlink()
 
 
-def _remove_stale(out_dir: Path, wanted: set[str]) -> list[str]:
+def _remove_stale(start: Path, out_dir: Path, wanted: set[str], keep: str | None = None) -> list[str]:
     removed = []
-    for directory, subdirs, files in os.walk(out_dir, topdown=False):
+    for directory, subdirs, files in os.walk(start, topdown=False):
         base = Path(directory)
         for name in files:
             relative = (base / name).relative_to(out_dir).as_posix()
-            if relative not in wanted:
+            if relative not in wanted and not (keep and relative.startswith(keep)):
                 (base / name).unlink()
                 removed.append(relative)
         for name in subdirs:

@@ -13,7 +13,7 @@ from .model import Model
 from .output import WriteReport, write_site
 from .plan import plan_pages
 from .render import make_environment, render_pages
-from .search import index_pages
+from .search import BUNDLE, index_folder, index_pages
 from .strings import read_strings
 from .urls import Urls
 
@@ -72,16 +72,29 @@ def build(
         raise BuildFailed(errors)
     outputs.update(machine_outputs(model, urls, strings, pages))
 
-    # Index the pages for search and add the static assets.
-    if search:
-        search_files, errors = index_pages(outputs)
-        outputs.update(search_files)
     outputs.update(read_static(project.layouts / "static"))
-    if errors:
-        raise BuildFailed(errors)
+    if not write:
+        if search:
+            bundle, errors = index_pages(outputs)
+            if errors:
+                raise BuildFailed(errors)
+            outputs.update(bundle)
+        return BuildResult(model, outputs, None)
 
-    # Write only what changed; nothing was touched before this point.
-    report = write_site(outputs, project.output) if write else None
+    # Write only what changed; nothing was touched before this point. Search then indexes the written
+    # pages (rather than a second copy of them) and its bundle is written under pagefind/.
+    report = write_site(outputs, project.output, keep=f"{BUNDLE}/" if search else None)
+    pages_changed = any(name.endswith(".html") for name in report.written + report.removed)
+    if search and (pages_changed or not (project.output / BUNDLE / "pagefind-entry.json").exists()):
+        bundle, errors = index_folder(project.output)
+        if errors:
+            raise BuildFailed(errors)
+        outputs.update(bundle)
+        report = report.merged(write_site(bundle, project.output, within=f"{BUNDLE}/"))
+    elif search:
+        # No page changed, so the index cannot have: it is kept as it is.
+        kept = sum(1 for path in (project.output / BUNDLE).rglob("*") if path.is_file())
+        report = report.merged(WriteReport((), (), kept))
     return BuildResult(model, outputs, report)
 
 

@@ -196,6 +196,29 @@ class View:
         groups, overview = self.cache[key]
         return {"groups": groups, "overview": overview, "facets": facets, "active": active}
 
+    def filter_items(self, kind: str) -> Markup:
+        """Return the filter links of one kind as list items, the current page's marked.
+
+        Built once per language: every filtered page repeats the same list, and there may be thousands.
+        """
+        key = ("filter-items", self.page_lang, kind)
+        if key not in self.cache:
+            items = []
+            for facet in self.timeline()["facets"]:
+                if facet.kind == kind:
+                    items.append(
+                        Markup('<li><a href="{}" data-filter="{}:{}">{} <span class="count">{}</span></a></li>').format(
+                            self.facet_url(facet), facet.kind, facet.value, self.facet_label(facet), len(facet.events)
+                        )
+                    )
+            self.cache[key] = "\n".join(items)
+        html = self.cache[key]
+        active = self.timeline()["active"]
+        if active is not None and active.kind == kind:
+            marker = f'data-filter="{active.kind}:{active.value}"'
+            html = html.replace(marker, marker + ' aria-current="page"', 1)
+        return Markup(html)
+
     def facet_url(self, facet: Facet | None) -> str:
         """Return the link to the timeline filtered by a facet, or to the whole timeline."""
         if facet is None:

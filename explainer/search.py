@@ -16,18 +16,26 @@ _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pa
 
 
 def index_pages(outputs: dict[str, bytes]) -> tuple[dict[str, bytes], list[ContentError]]:
-    """Run Pagefind over the rendered HTML pages; return its bundle by output path, or why it failed.
-
-    Pagefind reads each page's <html lang> and indexes only elements marked data-pagefind-body.
-    """
+    """Run Pagefind over rendered pages held in memory; return its bundle by output path, or why it failed."""
     with tempfile.TemporaryDirectory(prefix="explainer-search-") as scratch:
-        site, bundle = Path(scratch) / "site", Path(scratch) / "bundle"
+        site = Path(scratch) / "site"
         for path, data in outputs.items():
             if path.endswith(".html"):
                 target = site / path
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
+        return index_folder(site)
+
+
+def index_folder(site: Path) -> tuple[dict[str, bytes], list[ContentError]]:
+    """Run Pagefind over the pages of a built folder; return its bundle by output path, or why it failed.
+
+    Pagefind reads each page's <html lang> and indexes only elements marked data-pagefind-body.
+    """
+    with tempfile.TemporaryDirectory(prefix="explainer-search-") as scratch:
+        bundle = Path(scratch) / "bundle"
         command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(bundle), "--silent"]
+        command += ["--glob", "**/*.html"]
         try:
             subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
         except (OSError, subprocess.SubprocessError) as err:

@@ -77,7 +77,9 @@ class FolderWatcher:
         return found
 
 
-def serve(project: Project, *, host: str, port: int, base_url: str | None, allow_missing: bool) -> int:
+def serve(
+    project: Project, *, host: str, port: int, base_url: str | None, allow_missing: bool, search: bool = True
+) -> int:
     """Build, then serve and rebuild on every save until interrupted; return the exit code."""
     state = ServeState()
     base_path = ["/"]
@@ -85,7 +87,7 @@ def serve(project: Project, *, host: str, port: int, base_url: str | None, allow
     def rebuild() -> None:
         started = time.perf_counter()
         try:
-            result = build(project, base_url=base_url, allow_missing=allow_missing)
+            result = build(project, base_url=base_url, allow_missing=allow_missing, search=search)
         except BuildFailed as failed:
             state.errors = [str(error) for error in failed.errors]
             print("\n".join(state.errors), file=sys.stderr, flush=True)
