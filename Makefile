@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: build serve check test lint golden tools clean
+.PHONY: build serve check test lint golden tools clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ golden: $(DEV_STAMP)
 
 clean:
 	rm -rf site tests/output .pytest_cache .ruff_cache
+
+N ?= 1000
+bench: $(RUN_STAMP)
+	$(BIN)/python bench/run.py --n $(N) --install-peers

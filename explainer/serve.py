@@ -133,7 +133,7 @@ def serve(
         if last_change[0] is not None:
             last_change[0] = None
             rebuild()
-            LiveReloadHandler.reload_waiters("*")
+            _reload_browsers()
 
     ioloop.PeriodicCallback(tick, POLL_SECONDS * 1000).start()
     print(
@@ -145,6 +145,16 @@ def serve(
     except KeyboardInterrupt:
         print("stopped", flush=True)
     return 0
+
+
+def _reload_browsers() -> None:
+    # livereload's own reload_waiters() expects its file watcher, which we do not use.
+    message = {"command": "reload", "path": "*", "liveCSS": False, "liveImg": False}
+    for waiter in list(LiveReloadHandler.waiters):
+        try:
+            waiter.write_message(message)
+        except Exception:  # noqa: BLE001 (a closed browser tab must not stop the server)
+            LiveReloadHandler.waiters.discard(waiter)
 
 
 class SiteHandler(web.RequestHandler):

@@ -182,3 +182,26 @@ def test_errors_show_in_the_browser_over_the_last_good_pages_until_fixed(server:
     wait_for(lambda: "<h1>Talks again</h1>" in server.get("/en/timeline/talks/")[1])
     assert "status: expected one of" not in server.get("/en/timeline/talks/")[1]
     assert server.process.poll() is None
+
+
+def test_a_save_tells_connected_browsers_to_reload(server: Server):
+    import asyncio
+    import json
+
+    from tornado.websocket import websocket_connect
+
+    async def listen() -> dict:
+        socket_ = await websocket_connect(f"ws://127.0.0.1:{server.port}/livereload")
+        await socket_.write_message(json.dumps({"command": "hello", "protocols": []}))
+        assert json.loads(await socket_.read_message())["command"] == "hello"
+        await socket_.write_message(json.dumps({"command": "info", "url": f"http://127.0.0.1:{server.port}/"}))
+        await asyncio.sleep(0.2)
+        path = server.root / TALKS
+        path.write_text(path.read_text("utf-8").replace("en: Talks}", "en: Talks reloaded}"), "utf-8")
+        message = await asyncio.wait_for(socket_.read_message(), timeout=15)
+        socket_.close()
+        return json.loads(message)
+
+    assert asyncio.run(listen())["command"] == "reload"
+    assert "<h1>Talks reloaded</h1>" in server.get("/en/timeline/talks/")[1]
+    assert not [line for line in server.err if "Traceback" in line or "Error" in line]

@@ -1,0 +1,208 @@
+"""Benchmark: build a synthetic corpus of N entries and time it, beside Hugo and Pelican on the same corpus.
+
+python bench/run.py [--n 1000] [--no-peers] [--install-peers]
+
+Every figure is a whole process timed from the outside (wall clock, median of --runs), with its peak
+memory (the child's maximum resident set). Prints a table, then one summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / "work"
+sys.path.insert(0, str(REPO))
+
+from bench.corpus import write_corpus  # noqa: E402
+from bench.peers import write_hugo_site, write_pelican_site  # noqa: E402
+
+
+@dataclass
+class Run:
+    """One timed process."""
+
+    seconds: float
+    peak_mib: float
+
+
+def timed(command: list[str], cwd: Path | None = None, env: dict | None = None) -> Run:
+    """Run a command to completion; return its wall time and peak memory; fail loudly if it fails."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{stderr[-2000:]}")
+    return Run(elapsed, usage.ru_maxrss / 1024)
+
+
+def median(runs: list[Run]) -> Run:
+    """Return the median time and the largest peak of several runs."""
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mib for r in runs))
+
+
+def ours(root: Path, runs: int) -> dict[str, Run | float]:
+    """Time our cold, no-op and one-edit builds, and the save-to-written time inside serve."""
+    build = [sys.executable, str(REPO / "build.py"), "--root", str(root), "build"]
+    results: dict[str, Run | float] = {}
+    for label, extra in (("cold", []), ("cold-no-search", ["--no-search"])):
+        cold = []
+        for _ in range(runs):
+            shutil.rmtree(root / "site", ignore_errors=True)
+            cold.append(timed(build + extra))
+        results[label] = median(cold)
+    results["noop"] = median([timed(build) for _ in range(runs)])
+    event = sorted((root / "content" / "events").glob("*.yml"))[
+        len(list((root / "content" / "events").glob("*.yml"))) // 2
+    ]
+    edits = []
+    for n in range(runs):
+        text = re.sub(
+            r"^title: .*$",
+            f"title: {{es: Hecho editado {n}, en: Edited event {n}}}",
+            event.read_text("utf-8"),
+            count=1,
+            flags=re.M,
+        )
+        event.write_text(text, "utf-8")
+        edits.append(timed(build))
+    results["edit"] = median(edits)
+    results["serve-edit"] = serve_edit(root, event)
+    results["pages"] = float(sum(1 for _ in (root / "site").rglob("*.html")))
+    return results
+
+
+def serve_edit(root: Path, event: Path) -> float:
+    """Return the median time from saving an event to its page being rewritten, while serve runs."""
+    command = [sys.executable, "-u", str(REPO / "build.py"), "--root", str(root), "serve", "--port", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in process.stdout:
+            if line.startswith("serving "):
+                break
+        page = root / "site" / "en" / "timeline" / event.stem / "index.html"
+        times = []
+        for n in range(5):
+            before = page.stat().st_mtime_ns
+            text = re.sub(
+                r"^title: .*$",
+                f"title: {{es: Hecho servido {n}, en: Served event {n}}}",
+                event.read_text("utf-8"),
+                count=1,
+                flags=re.M,
+            )
+            saved = time.perf_counter()
+            event.write_text(text, "utf-8")
+            while page.stat().st_mtime_ns == before:
+                time.sleep(0.002)
+                if time.perf_counter() - saved > 120:
+                    raise SystemExit("serve did not rewrite the page within 120 s")
+            times.append(time.perf_counter() - saved)
+            time.sleep(0.3)
+        return statistics.median(times)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def hugo(root: Path, corpus: Path, runs: int, install: bool) -> Run | str:
+    """Time Hugo on the same corpus, or say why it could not run."""
+    binary = shutil.which("hugo")
+    if binary is None and install and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "hugo"], capture_output=True, check=False)
+        binary = shutil.which("hugo")
+    if binary is None:
+        return "not installed (apt-get install hugo)"
+    site = write_hugo_site(corpus, root / "hugo")
+    results = []
+    for _ in range(runs):
+        shutil.rmtree(site / "public", ignore_errors=True)
+        results.append(timed([binary, "--quiet", "--source", str(site)]))
+    return median(results)
+
+
+def pelican(root: Path, corpus: Path, runs: int, install: bool) -> Run | str:
+    """Time Pelican (in its own virtual environment) on the same corpus, or say why it could not run."""
+    venv = WORK / "pelican-venv"
+    binary = venv / "bin" / "pelican"
+    if not binary.exists() and install:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "pelican==4.12.0", "markdown"], check=False)
+    if not binary.exists():
+        return "not installed (bench/run.py --install-peers)"
+    site = write_pelican_site(corpus, root / "pelican")
+    results = []
+    for _ in range(runs):
+        shutil.rmtree(site / "output", ignore_errors=True)
+        results.append(timed([str(binary), "-q", "-s", str(site / "pelicanconf.py"), str(site / "content")], cwd=site))
+    return median(results)
+
+
+def main() -> None:
+    """Build the corpus, time everything, print the table and the summary line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1000, help="number of entries (default 1000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is shown")
+    parser.add_argument("--no-peers", action="store_true", help="skip Hugo and Pelican")
+    parser.add_argument("--install-peers", action="store_true", help="install Hugo (apt-get) and Pelican (venv)")
+    args = parser.parse_args()
+
+    root = WORK / f"n{args.n}"
+    shutil.rmtree(root, ignore_errors=True)
+    counts = write_corpus(args.n, root)
+    (root / "layouts").symlink_to(REPO / "layouts")
+    print(f"corpus: {sum(counts.values())} entries {counts}, 2 languages, in {root.relative_to(REPO)}", flush=True)
+
+    results = ours(root, args.runs)
+    peers: dict[str, Run | str] = {}
+    if not args.no_peers:
+        peers["hugo"] = hugo(root, root, args.runs, args.install_peers)
+        peers["pelican"] = pelican(root, root, args.runs, args.install_peers)
+
+    pages = results["pages"]
+    cold, cold_plain, noop, edit = results["cold"], results["cold-no-search"], results["noop"], results["edit"]
+    rows = [
+        ("cold build (with search index)", cold.seconds, cold.peak_mib),
+        ("cold build (--no-search)", cold_plain.seconds, cold_plain.peak_mib),
+        ("no-op rebuild", noop.seconds, noop.peak_mib),
+        ("rebuild after editing one event", edit.seconds, edit.peak_mib),
+        ("serve: save to page written", results["serve-edit"], None),
+    ]
+    for name, peer in peers.items():
+        if isinstance(peer, Run):
+            rows.append((f"{name} cold build", peer.seconds, peer.peak_mib))
+    print(f"\n{'what':40} {'seconds':>9} {'peak MiB':>9}")
+    for label, seconds, peak in rows:
+        print(f"{label:40} {seconds:9.2f} {'' if peak is None else f'{peak:9.0f}'}")
+    print(f"{'pages per second (cold, with search)':40} {pages / cold.seconds:9.0f}")
+    for name, peer in peers.items():
+        if isinstance(peer, str):
+            print(f"{name}: {peer}")
+
+    def peer_text(name: str) -> str:
+        peer = peers.get(name)
+        if isinstance(peer, Run):
+            return f"{name} {peer.seconds:.2f} s, ratio {cold_plain.seconds / peer.seconds:.2f}"
+        return f"{name} {peer or 'skipped'}"
+
+    print(
+        f"\nbench N={args.n}: cold {cold.seconds:.2f} s (no search {cold_plain.seconds:.2f} s; "
+        f"{peer_text('hugo')}; {peer_text('pelican')}), noop {noop.seconds:.2f} s, edit {edit.seconds:.2f} s, "
+        f"serve-edit {results['serve-edit'] * 1000:.0f} ms, peak {max(cold.peak_mib, noop.peak_mib, edit.peak_mib):.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main()
