@@ -23,8 +23,12 @@ from .model import (
     Source,
     Term,
 )
+from .parallel import map_in_shares
 from .schema import validate_document
 from .yamlfile import Document, read_yaml
+
+PARALLEL_FROM = 200
+"""Below this many entry files, one process reads them faster than several."""
 
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SITE_FILE = "site.yml"
@@ -83,6 +87,7 @@ def read_entries(
     entries: list[Entry] = []
     unreadable: set[str] = set()
     errors: list[ContentError] = []
+    files: list[tuple[type[Entry], Path, str]] = []
     for path in sorted(project.content.iterdir()):
         shown = project.shown(path)
         if _ignored(path) or (path.is_file() and path.name in (SITE_FILE, HOME_FILE)):
@@ -100,15 +105,21 @@ def read_entries(
             )
             continue
         cls = KIND_BY_FOLDER[path.name]
-        for file in sorted(path.iterdir()):
-            if _ignored(file):
-                continue
-            entry, file_errors = read_entry(cls, file, project.shown(file), languages, allow_missing=allow_missing)
-            errors.extend(file_errors)
-            if entry is not None:
-                entries.append(entry)
-            else:
-                unreadable.add(file.stem)
+        files += [(cls, file, project.shown(file)) for file in sorted(path.iterdir()) if not _ignored(file)]
+
+    def read_share(share) -> list:
+        return [read_entry(cls, file, shown, languages, allow_missing=allow_missing) for cls, file, shown in share]
+
+    # Parsing and validating are independent per file: spread over the cores on large sites.
+    shares = map_in_shares(read_share, files, PARALLEL_FROM)
+    count = len(shares)
+    results = [shares[i % count][i // count] for i in range(len(files))]
+    for (_, file, _), (entry, file_errors) in zip(files, results, strict=True):
+        errors.extend(file_errors)
+        if entry is not None:
+            entries.append(entry)
+        else:
+            unreadable.add(file.stem)
     return entries, unreadable, errors
 
 

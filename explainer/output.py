@@ -61,6 +61,19 @@ def write_site(outputs: dict[str, bytes], out_dir: Path, *, within: str = "", ke
     return WriteReport(tuple(written), tuple(removed), unchanged)
 
 
+def write_file(out_dir: Path, name: str, data: bytes) -> WriteReport:
+    """Write one file of the site atomically, if its bytes changed."""
+    _check_name(name)
+    staging = out_dir.parent / f".{out_dir.name}.staging"
+    _clear(staging)
+    staging.mkdir()
+    try:
+        changed = _write_if_changed(out_dir / name, data, staging)
+    finally:
+        _clear(staging)
+    return WriteReport((name,), (), 0) if changed else WriteReport((), (), 1)
+
+
 def _write_if_changed(target: Path, data: bytes, staging: Path, made: set[Path] | None = None) -> bool:
     # Comparing sizes first spares reading most files that did change.
     unchanged = target.is_file() and not target.is_symlink() and target.stat().st_size == len(data)

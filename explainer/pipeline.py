@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs
 from .links import build_model
 from .model import Model
-from .output import WriteReport, write_site
+from .output import WriteReport, write_file, write_site
 from .plan import plan_pages
 from .render import make_environment, render_pages
 from .search import BUNDLE, index_folder, index_pages
@@ -73,29 +74,47 @@ def build(
     outputs.update(machine_outputs(model, urls, strings, pages))
 
     outputs.update(read_static(project.layouts / "static"))
+    pages_digest = _digest_pages(outputs)
     if not write:
         if search:
             bundle, errors = index_pages(outputs)
             if errors:
                 raise BuildFailed(errors)
             outputs.update(bundle)
+            outputs[SEARCH_STAMP] = pages_digest
         return BuildResult(model, outputs, None)
 
     # Write only what changed; nothing was touched before this point. Search then indexes the written
     # pages (rather than a second copy of them) and its bundle is written under pagefind/.
     report = write_site(outputs, project.output, keep=f"{BUNDLE}/" if search else None)
-    pages_changed = any(name.endswith(".html") for name in report.written + report.removed)
-    if search and (pages_changed or not (project.output / BUNDLE / "pagefind-entry.json").exists()):
+    stamp = project.output / SEARCH_STAMP
+    if search and not (stamp.is_file() and stamp.read_bytes() == pages_digest):
         bundle, errors = index_folder(project.output)
         if errors:
             raise BuildFailed(errors)
         outputs.update(bundle)
         report = report.merged(write_site(bundle, project.output, within=f"{BUNDLE}/"))
+        # Written last: a build stopped before this point re-indexes next time.
+        report = report.merged(write_file(project.output, SEARCH_STAMP, pages_digest))
     elif search:
-        # No page changed, so the index cannot have: it is kept as it is.
+        # The index already covers exactly these pages: it is kept as it is.
         kept = sum(1 for path in (project.output / BUNDLE).rglob("*") if path.is_file())
         report = report.merged(WriteReport((), (), kept))
+    if search:
+        outputs[SEARCH_STAMP] = pages_digest
     return BuildResult(model, outputs, report)
+
+
+SEARCH_STAMP = f"{BUNDLE}/explainer-pages.sha256"
+"""Which pages the search index was built from: when they have not changed, indexing is skipped."""
+
+
+def _digest_pages(outputs: dict[str, bytes]) -> bytes:
+    digest = hashlib.sha256()
+    for name in sorted(outputs):
+        if name.endswith(".html"):
+            digest.update(name.encode("utf-8") + b"\0" + outputs[name] + b"\0")
+    return (digest.hexdigest() + "\n").encode("ascii")
 
 
 def read_static(directory: Path) -> dict[str, bytes]:

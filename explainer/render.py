@@ -17,6 +17,7 @@ from .feeds import feed_paths
 from .markup import MarkdownRenderer
 from .metadata import json_ld, script_hash, script_tag, words
 from .model import Agreement, Entry, Label, Model, Person
+from .parallel import map_in_shares
 from .plan import Page
 from .strings import MissingString, Strings
 from .timeline import Facet, group_events, lay_out_overview, timeline_facets
@@ -274,10 +275,26 @@ def _in_lang(content: Markup, lang: str | None, *, block: bool = False) -> Marku
     return Markup('<{0} lang="{1}">{2}</{0}>').format("div" if block else "span", lang, content)
 
 
+PARALLEL_FROM = 400
+"""Below this many pages, starting worker processes costs more than it saves."""
+
+
 def render_pages(
     env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], extra: Mapping[str, object]
 ) -> tuple[dict[str, bytes], list[ContentError]]:
-    """Render every page to bytes by its output file; collect template errors."""
+    """Render every page to bytes by its output file, across the machine's cores; collect template errors."""
+    results = map_in_shares(lambda share: _render(env, model, strings, urls, share, extra), pages, PARALLEL_FROM)
+    outputs: dict[str, bytes] = {}
+    errors: list[ContentError] = []
+    for share_outputs, share_errors in results:
+        outputs.update(share_outputs)
+        errors += share_errors
+    return outputs, errors
+
+
+def _render(
+    env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], extra: Mapping[str, object]
+) -> tuple[dict[str, bytes], list[ContentError]]:
     outputs: dict[str, bytes] = {}
     errors: list[ContentError] = []
     markdown = MarkdownRenderer()

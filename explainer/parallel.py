@@ -1,0 +1,47 @@
+"""Spread independent work over the machine's cores with forked processes (which inherit the model)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+_JOB: tuple[Callable, Sequence] | None = None
+
+
+def workers() -> int:
+    """Return how many processes to use: EXPLAINER_WORKERS if set, else the cores this process may use."""
+    configured = os.environ.get("EXPLAINER_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return min(cores, 8)
+
+
+def map_in_shares(function: Callable[[Sequence[Item]], Result], items: Sequence[Item], minimum: int) -> list[Result]:
+    """Apply `function` to interleaved shares of `items`, one share per worker; results in share order.
+
+    With fewer than `minimum` items, or one worker, it is a single call in this process: starting
+    processes costs more than it saves on small sites.
+    """
+    count = workers()
+    if count < 2 or len(items) < minimum:
+        return [function(items)]
+    global _JOB
+    _JOB = (function, [items[i::count] for i in range(count)])
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            return pool.map(_run_share, range(count))
+    finally:
+        _JOB = None
+
+
+def _run_share(index: int):
+    function, shares = _JOB
+    return function(shares[index])
