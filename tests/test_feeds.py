@@ -112,7 +112,7 @@ def test_json_ld_per_page_kind(outputs):
         "en/timeline/index.html": "ItemList",
         "en/timeline/meeting/index.html": "Event",
         "es/personas/ana-nunez/index.html": "Person",
-        "en/glossary/new-pact/index.html": "Legislation",
+        "en/glossary/new-pact/index.html": "CreativeWork",
         "en/glossary/index.html": "DefinedTermSet",
         "en/organizations/ministry/index.html": "Organization",
     }
@@ -120,8 +120,18 @@ def test_json_ld_per_page_kind(outputs):
         data = _json_ld(outputs[path])
         assert data["@type"] == kind and data["inLanguage"] == path[:2]
     event = _json_ld(outputs["en/timeline/meeting/index.html"])
-    assert event["startDate"] == "2024-03-02" and event["translationOfWork"][0]["inLanguage"] == "es"
-    assert _json_ld(outputs["en/timeline/talks/index.html"])["eventStatus"] == "https://schema.org/EventScheduled"
+    assert event["startDate"] == "2024-03-02" and "eventStatus" not in event
+    assert event["sameAs"] == ["https://example.org/es/cronologia/meeting/"]
+    talks = _json_ld(outputs["en/timeline/talks/index.html"])
+    assert talks["startDate"] == "2024-06" and talks["eventStatus"] == "https://schema.org/EventScheduled"
+    person = _json_ld(outputs["en/people/ana-nunez/index.html"])
+    assert person["sameAs"] == ["https://example.org/es/personas/ana-nunez/"]
+    pact = _json_ld(outputs["es/glosario/new-pact/index.html"])
+    assert pact["datePublished"] == "2024-03" and pact["alternateName"] == "Nuevo"
+    assert pact["workTranslation"] == [
+        {"@type": "CreativeWork", "inLanguage": "en", "url": "https://example.org/en/glossary/new-pact/"}
+    ]
+    assert _json_ld(outputs["en/timeline/index.html"])["name"] == "Timeline · Test site"
     terms = _json_ld(outputs["es/glosario/index.html"])["hasDefinedTerm"]
     assert [t["name"] for t in terms] == ["Frontera"]
 
