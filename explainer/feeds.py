@@ -9,12 +9,13 @@ import datetime
 import json
 import uuid
 import xml.etree.ElementTree as etree
+from urllib.parse import urlsplit
 
 import icalendar
 
 from .dates import PartialDate, format_partial_date
 from .links import all_citations
-from .metadata import words
+from .metadata import hreflang_alternates, text_in, words
 from .model import Agreement, Entry, Event, Model, Organization, Person, Source, Term
 from .plan import Page
 from .strings import Strings
@@ -30,14 +31,6 @@ def feed_paths(lang: str) -> dict[str, str]:
     return {"atom": f"{lang}/feed.xml", "ics": f"{lang}/events.ics", "json": f"{lang}/data.json"}
 
 
-def _text(value, lang: str, default: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return value.get(lang) or value.get(default) or next(iter(value.values()))
-
-
 def _instant(date: PartialDate) -> str:
     return f"{date.first_day().isoformat()}T00:00:00Z"
 
@@ -45,10 +38,9 @@ def _instant(date: PartialDate) -> str:
 def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
     """Return the Atom feed of the timeline in one language, newest first."""
     etree.register_namespace("", ATOM)
-    default = model.site.default_language
     feed = etree.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": lang})
-    _child(feed, "title", f"{_text(model.site.title, lang, default)} · {strings.get(lang, 'timeline.title')}")
-    _child(feed, "subtitle", _text(model.site.description, lang, default))
+    _child(feed, "title", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
+    _child(feed, "subtitle", text_in(model, model.site.description, lang))
     _child(feed, "id", _urn(model, f"feed:{lang}"))
     events = sorted(model.events, key=lambda e: (e.date, e.order, e.id), reverse=True)
     _child(feed, "updated", _instant(events[0].date) if events else "1970-01-01T00:00:00Z")
@@ -59,10 +51,10 @@ def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
         {"rel": "alternate", "type": "text/html", "href": urls.absolute(urls.section(lang, "timeline"))},
     )
     author = etree.SubElement(feed, f"{{{ATOM}}}author")
-    _child(author, "name", _text(model.site.title, lang, default))
+    _child(author, "name", text_in(model, model.site.title, lang))
     for event in events:
         entry = etree.SubElement(feed, f"{{{ATOM}}}entry")
-        _child(entry, "title", _text(event.title, lang, default))
+        _child(entry, "title", text_in(model, event.title, lang))
         _child(entry, "id", _urn(model, f"event:{event.id}:{lang}"))
         _child(entry, "updated", _instant(event.date))
         _child(entry, "published", _instant(event.date))
@@ -86,141 +78,171 @@ def _child(parent: etree.Element, name: str, text: str) -> etree.Element:
 
 def _urn(model: Model, name: str) -> str:
     # Stable across builds and hosts: derived from the site's default title and the thing named.
-    site = _text(model.site.title, model.site.default_language, model.site.default_language)
+    site = text_in(model, model.site.title, model.site.default_language)
     return uuid.uuid5(uuid.NAMESPACE_URL, f"explainer:{site}:{name}").urn
 
 
 def calendar(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
-    """Return an ICS calendar of the events, each an all-day event over its day, month or year."""
-    default = model.site.default_language
+    """Return an ICS calendar of the events known to the day or the month, each an all-day event.
+
+    An event known only to its year is left out: a year-long entry would fill every day of a reader's
+    calendar. The feed and the data export still have it.
+    """
     cal = icalendar.Calendar()
     cal.add("prodid", "-//explainer//static site generator//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", _text(model.site.title, lang, default))
+    cal.add("x-wr-calname", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
     for event in model.events:
-        start, end = _span(event.date)
-        item = icalendar.Event()
-        item.add("uid", f"{event.id}.{lang}@explainer")
-        # DTSTAMP must exist; the event's own date keeps the file the same on every build.
-        item.add("dtstamp", datetime.datetime.combine(start, datetime.time(), tzinfo=datetime.UTC))
-        item.add("dtstart", start)
-        item.add("dtend", end)
-        item.add("summary", _text(event.title, lang, default))
-        precision = strings.get(lang, f"precision.{event.date.precision}")
-        item.add("description", f"{words(model, event.summary, lang)}\n\n{precision}")
-        item.add("status", "CONFIRMED" if event.status == "happened" else "TENTATIVE")
-        link = urls.absolute(urls.entry(event, lang))
-        if "://" in link:
-            item.add("url", link)
-        cal.add_component(item)
+        if event.date.precision != "year":
+            cal.add_component(_calendar_event(event, model, urls, strings, lang))
     return cal.to_ical()
 
 
+def _calendar_event(event: Event, model: Model, urls: Urls, strings: Strings, lang: str) -> icalendar.Event:
+    start, end = _span(event.date)
+    item = icalendar.Event()
+    # One UID per event in every language's calendar: they describe the same event.
+    item.add("uid", f"{event.id}@{urlsplit(urls.base_url).hostname or 'explainer'}")
+    # DTSTAMP must exist; the event's own date keeps the file the same on every build.
+    item.add("dtstamp", datetime.datetime.combine(start, datetime.time(), tzinfo=datetime.UTC))
+    item.add("dtstart", start)
+    item.add("dtend", end)
+    item.add("summary", text_in(model, event.title, lang))
+    precision = strings.get(lang, f"precision.{event.date.precision}")
+    item.add("description", f"{words(model, event.summary, lang)}\n\n{precision}")
+    item.add("status", "CONFIRMED" if event.status == "happened" else "TENTATIVE")
+    link = urls.absolute(urls.entry(event, lang))
+    if "://" in link:
+        item.add("url", link)
+    return item
+
+
 def _span(date: PartialDate) -> tuple[datetime.date, datetime.date]:
+    # DTEND of an all-day event is the day after the last one.
     start = date.first_day()
     if date.day:
         return start, start + datetime.timedelta(days=1)
-    if date.month:
-        return start, (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return start, start.replace(year=start.year + 1)
+    return start, (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-def data_export(model: Model, urls: Urls, lang: str) -> bytes:
+def data_export(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
     """Return every entry in one language as JSON, with ids, links, citations and back-references."""
-    default = model.site.default_language
-    entries = [_export(entry, model, urls, lang, default) for entry in model.entries.values()]
     document = {
-        "site": _text(model.site.title, lang, default),
+        "site": text_in(model, model.site.title, lang),
         "language": lang,
-        "licence": "facts from the cited sources; reuse with attribution to this site and to those sources",
-        "entries": entries,
+        "licence": strings.get(lang, "data.licence"),
+        "entries": [_export(entry, model, urls, lang) for entry in model.entries.values()],
     }
     return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def _export(entry: Entry, model: Model, urls: Urls, lang: str, default: str) -> dict:
+_TEXTS = {
+    Event: ("title", "summary", "body"),
+    Person: ("summary", "bio", "name_note"),
+    Agreement: ("name", "short_name", "summary", "body"),
+    Term: ("term", "abbr", "definition"),
+    Organization: ("name", "abbr", "summary", "body"),
+    Source: ("title", "date_note", "note"),
+}
+
+
+def _export(entry: Entry, model: Model, urls: Urls, lang: str) -> dict:
     record: dict = {"id": entry.id, "kind": entry.kind, "url": urls.absolute(urls.entry(entry, lang))}
     record["citations"] = [
         {"source": c.source, "paragraphs": list(c.paragraphs), **({"quote": c.quote} if c.quote else {})}
         for _, c in all_citations(entry)
     ]
-    texts = {
-        Event: ("title", "summary", "body"),
-        Person: ("summary", "bio", "name_note"),
-        Agreement: ("name", "short_name", "summary", "body"),
-        Term: ("term", "abbr", "definition"),
-        Organization: ("name", "abbr", "summary", "body"),
-        Source: ("title", "date_note", "note"),
-    }[type(entry)]
-    for name in texts:
+    for name in _TEXTS[type(entry)]:
         value = getattr(entry, name)
         if value:
             record[name] = words(model, value, lang)
-    if isinstance(entry, Event):
-        record.update(
-            date=entry.date.iso,
-            precision=entry.date.precision,
-            status=entry.status,
-            people=list(entry.people),
-            organizations=list(entry.organizations),
-            agreements=list(entry.agreements),
-            tags=list(entry.tags),
-        )
-    elif isinstance(entry, Person):
-        record.update(
-            name=entry.name,
-            country=entry.country,
-            mentioned=entry.mentioned,
-            roles=[
-                {
-                    "title": _text(role.title, lang, default),
-                    **({"organization": role.organization} if role.organization else {}),
-                    **({"start": role.start.iso} if role.start else {}),
-                    **({"end": role.end.iso} if role.end else {}),
-                }
-                for role in entry.roles
-            ],
-            events=list(model.events_of.get(entry.id, ())),
-        )
-    elif isinstance(entry, Agreement):
-        record.update(
-            category=entry.category,
-            parties=list(entry.parties),
-            pillars=[_text(p, lang, default) for p in entry.pillars],
-            replaces=list(entry.replaces),
-            replaced_by=list(model.replaced_by.get(entry.id, ())),
-            events=list(model.events_of.get(entry.id, ())),
-            **({"date": entry.date.iso} if entry.date else {}),
-        )
-    elif isinstance(entry, Term) and entry.refers_to:
-        record["refers_to"] = entry.refers_to
-    elif isinstance(entry, Organization):
-        record.update(
-            {k: v for k, v in (("country", entry.country), ("parent", entry.parent)) if v},
-            people=list(model.people_of.get(entry.id, ())),
-            events=list(model.events_of.get(entry.id, ())),
-        )
-    elif isinstance(entry, Source):
-        record.update(
-            {
-                k: v
-                for k, v in (
-                    ("category", entry.category),
-                    ("publisher", entry.publisher),
-                    ("author", entry.author),
-                    ("date", entry.date.iso if entry.date else None),
-                    ("language", entry.language),
-                    ("link", entry.url),
-                    ("via", entry.via.source if entry.via else None),
-                )
-                if v
-            }
-        )
-    return record
+    fields = _FIELDS[type(entry)](entry, model, lang)
+    # Absent facts are left out rather than written as null.
+    return record | {name: value for name, value in fields.items() if value is not None}
 
 
-def sitemap(pages: list[Page], urls: Urls, default_language: str) -> bytes | None:
+def _event_fields(event: Event, model: Model, lang: str) -> dict:
+    return {
+        "date": event.date.iso,
+        "precision": event.date.precision,
+        "status": event.status,
+        "people": list(event.people),
+        "organizations": list(event.organizations),
+        "agreements": list(event.agreements),
+        "tags": list(event.tags),
+    }
+
+
+def _person_fields(person: Person, model: Model, lang: str) -> dict:
+    roles = [
+        {
+            "title": text_in(model, role.title, lang),
+            "organization": role.organization,
+            "start": role.start.iso if role.start else None,
+            "end": role.end.iso if role.end else None,
+        }
+        for role in person.roles
+    ]
+    return {
+        "name": person.name,
+        "country": person.country,
+        "mentioned": person.mentioned,
+        "roles": [{k: v for k, v in role.items() if v is not None} for role in roles],
+        "events": list(model.events_of.get(person.id, ())),
+    }
+
+
+def _agreement_fields(agreement: Agreement, model: Model, lang: str) -> dict:
+    return {
+        "category": agreement.category,
+        "date": agreement.date.iso if agreement.date else None,
+        "parties": list(agreement.parties),
+        "pillars": [text_in(model, pillar, lang) for pillar in agreement.pillars],
+        "replaces": list(agreement.replaces),
+        "replaced_by": list(model.replaced_by.get(agreement.id, ())),
+        "events": list(model.events_of.get(agreement.id, ())),
+    }
+
+
+def _term_fields(term: Term, model: Model, lang: str) -> dict:
+    return {"refers_to": term.refers_to}
+
+
+def _organization_fields(organization: Organization, model: Model, lang: str) -> dict:
+    return {
+        "country": organization.country,
+        "parent": organization.parent,
+        "units": list(model.units_of.get(organization.id, ())),
+        "people": list(model.people_of.get(organization.id, ())),
+        "events": list(model.events_of.get(organization.id, ())),
+    }
+
+
+def _source_fields(source: Source, model: Model, lang: str) -> dict:
+    return {
+        "category": source.category,
+        "publisher": source.publisher,
+        "author": source.author,
+        "date": source.date.iso if source.date else None,
+        "language": source.language,
+        "link": source.url,
+        "via": source.via.source if source.via else None,
+        "cited_by": list(model.citers_of.get(source.id, ())),
+    }
+
+
+_FIELDS = {
+    Event: _event_fields,
+    Person: _person_fields,
+    Agreement: _agreement_fields,
+    Term: _term_fields,
+    Organization: _organization_fields,
+    Source: _source_fields,
+}
+
+
+def sitemap(pages: list[Page], model: Model, urls: Urls) -> bytes | None:
     """Return sitemap.xml with every page and its language alternates; None when URLs cannot be absolute."""
     if "://" not in urls.base_url:
         return None
@@ -228,16 +250,12 @@ def sitemap(pages: list[Page], urls: Urls, default_language: str) -> bytes | Non
     etree.register_namespace("xhtml", XHTML)
     root = etree.Element(f"{{{SITEMAP}}}urlset")
     for page in pages:
+        # Not-found pages are not content; untranslated stand-ins point to their original instead.
         if page.template.endswith("404.html") or page.fallback:
             continue
         url = etree.SubElement(root, f"{{{SITEMAP}}}url")
         etree.SubElement(url, f"{{{SITEMAP}}}loc").text = urls.absolute(page.path)
-        alternates = dict(page.alternates)
-        if page.key == ("home",):
-            alternates["x-default"] = ""
-        elif alternates and default_language in alternates:
-            alternates["x-default"] = alternates[default_language]
-        for lang, path in alternates.items():
+        for lang, path in hreflang_alternates(page, model, urls).items():
             attributes = {"rel": "alternate", "hreflang": lang, "href": urls.absolute(path)}
             etree.SubElement(url, f"{{{XHTML}}}link", attributes)
     etree.indent(root)
@@ -259,8 +277,8 @@ def machine_outputs(model: Model, urls: Urls, strings: Strings, pages: list[Page
         paths = feed_paths(lang)
         outputs[paths["atom"]] = atom_feed(model, urls, strings, lang)
         outputs[paths["ics"]] = calendar(model, urls, strings, lang)
-        outputs[paths["json"]] = data_export(model, urls, lang)
-    site_map = sitemap(pages, urls, model.site.default_language)
+        outputs[paths["json"]] = data_export(model, urls, strings, lang)
+    site_map = sitemap(pages, model, urls)
     if site_map is not None:
         outputs["sitemap.xml"] = site_map
     outputs["robots.txt"] = robots(urls, site_map is not None)

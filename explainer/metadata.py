@@ -1,4 +1,4 @@
-"""Structured data for search engines and link previews: JSON-LD per page kind, safe inside <script>."""
+"""Structured data for search engines and link previews: hreflang alternates, JSON-LD per page kind."""
 
 from __future__ import annotations
 
@@ -9,126 +9,179 @@ import json
 from markupsafe import Markup
 
 from .markup import to_plain
-from .model import Agreement, Event, Model, Organization, Person
+from .model import Agreement, Event, Label, Model, Organization, Person
 from .plan import Page
+from .strings import Strings
 from .urls import Urls
 
+# schema.org types that are CreativeWorks, and so may name their translations as such.
+_WORKS = {"WebSite", "WebPage", "DefinedTermSet", "CreativeWork"}
 
-def _text(value, lang: str) -> str:
+
+def text_in(model: Model, value: Label | None, lang: str) -> str:
+    """Return a text in a language, else in the first site language that has it; '' for no text."""
     if value is None or isinstance(value, str):
         return value or ""
-    return value.get(lang) or next(iter(value.values()))
+    for candidate in (lang, *model.site.languages):
+        if candidate in value:
+            return value[candidate]
+    return next(iter(value.values()))
 
 
-def words(model: Model, value, lang: str) -> str:
+def words(model: Model, value: Label | None, lang: str) -> str:
     """Return a text in a language as plain words: Markdown references by their names, quotes marked."""
     return to_plain(
-        _text(value, lang),
+        text_in(model, value, lang),
         lang,
-        lambda target: _text(model.entries[target].label(), lang) if target in model.entries else target,
+        lambda target: text_in(model, model.entries[target].label(), lang) if target in model.entries else target,
     )
 
 
-def json_ld(page: Page, model: Model, urls: Urls) -> dict | None:
-    """Return the schema.org description of a page, or None for pages that have none (404s)."""
-    lang = page.fallback or page.lang or model.site.default_language
+def hreflang_alternates(page: Page, model: Model, urls: Urls) -> dict[str, str]:
+    """Return the site path of each language version of a page, x-default included; {} for none.
+
+    The pages' <link rel="alternate" hreflang> and the sitemap both come from here, so they agree.
+    """
+    if page.key == ("root",):
+        alternates = {lang: urls.home(lang) for lang in model.site.languages}
+    else:
+        alternates = dict(page.alternates)
+    if not alternates:
+        return {}
+    default = model.site.default_language
+    # The root chooser is where a reader with none of these languages should land.
+    if page.key in (("root",), ("home",)):
+        alternates["x-default"] = ""
+    elif default in alternates:
+        alternates["x-default"] = alternates[default]
+    return alternates
+
+
+def json_ld(page: Page, model: Model, urls: Urls, strings: Strings) -> dict | None:
+    """Return the schema.org description of a page, or None for pages that have none (404s, the root)."""
     if page.template.endswith("404.html") or page.lang is None:
         return None
-    base = {"@context": "https://schema.org", "url": urls.absolute(page.path), "inLanguage": page.lang}
-    translations = [
-        {"@type": "WebPage", "url": urls.absolute(path), "inLanguage": other}
-        for other, path in page.alternates.items()
-        if other != page.lang
-    ]
-    if translations:
-        base["workTranslation" if page.lang == model.site.default_language else "translationOfWork"] = translations
+    lang = page.fallback or page.lang
     entry = page.entry
     if isinstance(entry, Event):
-        data = {
-            "@type": "Event",
-            "name": _text(entry.title, lang),
-            "startDate": entry.date.iso,
-            "description": words(model, entry.summary, lang),
-            "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
-        }
-        if entry.status == "announced":
-            data["eventStatus"] = "https://schema.org/EventScheduled"
-        if entry.people:
-            data["performer"] = [{"@type": "Person", "name": model.get(p).name} for p in entry.people]
-        return base | data
-    if isinstance(entry, Person):
-        data = {"@type": "Person", "name": entry.name, "description": words(model, entry.summary, lang)}
-        titles = [_text(role.title, lang) for role in entry.roles]
-        if titles:
-            data["jobTitle"] = titles
-        affiliations = [_text(model.get(r.organization).name, lang) for r in entry.roles if r.organization]
-        if affiliations:
-            data["affiliation"] = [{"@type": "Organization", "name": name} for name in dict.fromkeys(affiliations)]
-        return base | data
-    if isinstance(entry, Agreement):
-        data = {
-            "@type": "Legislation",
-            "name": _text(entry.name, lang),
-            "description": words(model, entry.summary, lang),
-        }
-        if entry.short_name:
-            data["alternateName"] = _text(entry.short_name, lang)
-        if entry.date:
-            data["legislationDate"] = entry.date.iso
-        return base | data
-    if isinstance(entry, Organization):
-        data = {
-            "@type": "Organization",
-            "name": _text(entry.name, lang),
-            "description": words(model, entry.summary, lang),
-        }
-        if entry.abbr:
-            data["alternateName"] = _text(entry.abbr, lang)
-        return base | data
+        data = _event(entry, model, urls, page.lang, lang)
+    elif isinstance(entry, Person):
+        data = _person(entry, model, lang)
+    elif isinstance(entry, Agreement):
+        data = _agreement(entry, model, lang)
+    elif isinstance(entry, Organization):
+        data = _organization(entry, model, lang)
+    else:
+        data = _section(page, model, urls, strings, lang)
+    return {"@context": "https://schema.org"} | data | _identity(page, model, urls, data["@type"])
+
+
+def _identity(page: Page, model: Model, urls: Urls, kind: str) -> dict:
+    # Works name their translations; people, events and lists name the same thing's other pages.
+    data = {"url": urls.absolute(page.path), "inLanguage": page.fallback or page.lang}
+    others = [(lang, path) for lang, path in page.alternates.items() if lang != page.lang]
+    if not others:
+        return data
+    if kind not in _WORKS:
+        return data | {"sameAs": [urls.absolute(path) for _, path in others]}
+    name = "workTranslation" if page.lang == model.site.default_language else "translationOfWork"
+    return data | {name: [{"@type": kind, "url": urls.absolute(path), "inLanguage": lang} for lang, path in others]}
+
+
+def _event(event: Event, model: Model, urls: Urls, page_lang: str, lang: str) -> dict:
+    data = {
+        "@type": "Event",
+        "name": text_in(model, event.title, lang),
+        "startDate": event.date.iso,
+        "description": words(model, event.summary, lang),
+    }
+    # Only what the source says: an announced event is planned; nothing is claimed of one that happened.
+    if event.status == "announced":
+        data["eventStatus"] = "https://schema.org/EventScheduled"
+    if event.people:
+        data["about"] = [
+            {"@type": "Person", "name": model.get(p).name, "url": urls.absolute(urls.entry(model.get(p), page_lang))}
+            for p in event.people
+        ]
+    return data
+
+
+def _person(person: Person, model: Model, lang: str) -> dict:
+    data = {"@type": "Person", "name": person.name, "description": words(model, person.summary, lang)}
+    titles = [text_in(model, role.title, lang) for role in person.roles]
+    if titles:
+        data["jobTitle"] = titles
+    affiliations = [text_in(model, model.get(r.organization).name, lang) for r in person.roles if r.organization]
+    if affiliations:
+        data["affiliation"] = [{"@type": "Organization", "name": name} for name in dict.fromkeys(affiliations)]
+    return data
+
+
+def _agreement(agreement: Agreement, model: Model, lang: str) -> dict:
+    # A CreativeWork, not Legislation: frameworks, mechanisms and meeting formats are not laws.
+    data = {
+        "@type": "CreativeWork",
+        "name": text_in(model, agreement.name, lang),
+        "description": words(model, agreement.summary, lang),
+    }
+    if agreement.short_name:
+        data["alternateName"] = text_in(model, agreement.short_name, lang)
+    if agreement.date:
+        data["datePublished"] = agreement.date.iso
+    return data
+
+
+def _organization(organization: Organization, model: Model, lang: str) -> dict:
+    data = {
+        "@type": "Organization",
+        "name": text_in(model, organization.name, lang),
+        "description": words(model, organization.summary, lang),
+    }
+    if organization.abbr:
+        data["alternateName"] = text_in(model, organization.abbr, lang)
+    return data
+
+
+def _section(page: Page, model: Model, urls: Urls, strings: Strings, lang: str) -> dict:
     section = page.key[0]
-    if section == "timeline":
-        # A filtered timeline lists only its own events.
-        events = model.events
-        if len(page.key) == 3:
-            kind, value = page.key[1], page.key[2]
-            field = {"person": "people", "agreement": "agreements", "tag": "tags"}[kind]
-            events = tuple(event for event in model.events if value in getattr(event, field))
-        return base | {
-            "@type": "ItemList",
-            "name": _text(model.site.title, lang),
-            "itemListOrder": "https://schema.org/ItemListOrderAscending",
-            "itemListElement": [
-                {
-                    "@type": "ListItem",
-                    "position": n,
-                    "url": urls.absolute(urls.entry(event, page.lang)),
-                    "name": _text(event.title, lang),
-                }
-                for n, event in enumerate(events, 1)
-            ],
-        }
-    if section == "glossary":
-        return base | {
-            "@type": "DefinedTermSet",
-            "name": _text(model.site.title, lang),
-            "hasDefinedTerm": [
-                {
-                    "@type": "DefinedTerm",
-                    "@id": urls.absolute(urls.entry(term, page.lang)),
-                    "name": _text(term.term, lang),
-                    "description": words(model, term.definition, lang),
-                    **({"termCode": _text(term.abbr, lang)} if term.abbr else {}),
-                }
-                for term in model.terms
-            ],
-        }
+    site = text_in(model, model.site.title, lang)
     if section == "home":
-        return base | {
-            "@type": "WebSite",
-            "name": _text(model.site.title, lang),
-            "description": words(model, model.site.description, lang),
+        return {"@type": "WebSite", "name": site, "description": words(model, model.site.description, lang)}
+    name = f"{strings.get(lang, section + '.title')} · {site}"
+    if section == "timeline":
+        return {"@type": "ItemList", "name": name} | _event_list(page, model, urls, lang)
+    if section == "glossary":
+        terms = [
+            {
+                "@type": "DefinedTerm",
+                "@id": urls.absolute(urls.entry(term, page.lang)),
+                "name": text_in(model, term.term, lang),
+                "description": words(model, term.definition, lang),
+                **({"termCode": text_in(model, term.abbr, lang)} if term.abbr else {}),
+            }
+            for term in model.terms
+        ]
+        return {"@type": "DefinedTermSet", "name": name, "hasDefinedTerm": terms}
+    return {"@type": "WebPage", "name": name}
+
+
+def _event_list(page: Page, model: Model, urls: Urls, lang: str) -> dict:
+    events = model.events
+    if len(page.key) == 3:
+        # A filtered timeline lists only its own events.
+        kind, value = page.key[1], page.key[2]
+        field = {"person": "people", "agreement": "agreements", "tag": "tags"}[kind]
+        events = tuple(event for event in model.events if value in getattr(event, field))
+    items = [
+        {
+            "@type": "ListItem",
+            "position": n,
+            "url": urls.absolute(urls.entry(event, page.lang)),
+            "name": text_in(model, event.title, lang),
         }
-    return base | {"@type": "WebPage", "name": _text(model.site.title, lang)}
+        for n, event in enumerate(events, 1)
+    ]
+    return {"itemListOrder": "https://schema.org/ItemListOrderAscending", "itemListElement": items}
 
 
 def _serialize(data: dict) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from .dates import PartialDate, format_partial_date
 from .errors import ContentError
 from .feeds import feed_paths
 from .markup import MarkdownRenderer
-from .metadata import json_ld, script_hash, script_tag, words
+from .metadata import hreflang_alternates, json_ld, script_hash, script_tag, words
 from .model import Agreement, Entry, Label, Model, Person
 from .parallel import map_in_shares
 from .plan import Page
@@ -94,16 +95,28 @@ class View:
         """Return a Markdown text as plain words, for attributes and metadata."""
         return words(self.model, value, self.pick(value)[1] or self.page_lang)
 
+    @functools.cached_property
+    def _structured_data(self) -> dict | None:
+        return json_ld(self.page, self.model, self.urls, self.strings)
+
     def json_ld(self) -> Markup:
         """Return the page's JSON-LD <script> element (empty for pages without structured data)."""
-        return script_tag(json_ld(self.page, self.model, self.urls))
+        return script_tag(self._structured_data)
 
     def script_hashes(self) -> Markup:
         """Return the CSP source that allows exactly this page's JSON-LD block, or nothing.
 
-        A data block never runs, but validators check it against the policy like any inline script.
+        Browsers never run a data block nor check it against the policy, but the Nu Html Checker warns
+        about any inline script the policy does not allow.
         """
-        return script_hash(json_ld(self.page, self.model, self.urls))
+        return script_hash(self._structured_data)
+
+    def hreflangs(self) -> dict[str, str]:
+        """Return the absolute URL of each language version of this page, x-default included."""
+        return {
+            lang: self.urls.absolute(path)
+            for lang, path in hreflang_alternates(self.page, self.model, self.urls).items()
+        }
 
     def feeds(self) -> dict[str, str]:
         """Return the links to this language's feed, calendar and data export."""

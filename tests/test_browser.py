@@ -72,7 +72,7 @@ def page_kinds(site: BuiltSite) -> dict[str, str]:
     for lang in model.site.languages:
         kinds[f"{lang}-home"] = site.urls.href(site.urls.home(lang))
         kinds[f"{lang}-404"] = site.urls.href(f"{lang}/404.html")
-        for section in ("timeline", "people", "glossary", "organizations", "sources"):
+        for section in ("timeline", "people", "glossary", "organizations", "sources", "data"):
             kinds[f"{lang}-{section}"] = site.urls.href(site.urls.section(lang, section))
         kinds[f"{lang}-event"] = site.url_of(model.events[-1].id, lang)
         kinds[f"{lang}-person"] = site.url_of(person.id, lang)
@@ -334,3 +334,28 @@ def test_the_footer_leads_to_the_data_page_and_its_feeds(page: Page, origin: str
             href = page.locator(f'main a[type="{kind}"]').get_attribute("href")
             response = page.request.get(origin + href)
             assert response.ok and len(response.body()) > 500, href
+
+
+def test_json_ld_is_read_as_data_and_breaks_no_content_security_policy(
+    browser: Browser, origin: str, real_site: BuiltSite
+):
+    context = browser.new_context()
+    # Recorded from the start of each page, before its own policy applies.
+    context.add_init_script(
+        "window.violations = [];"
+        "document.addEventListener('securitypolicyviolation', e => window.violations.push(e.violatedDirective));"
+    )
+    page = context.new_page()
+    watched = Watched(page, origin)
+    for name, path in page_kinds(real_site).items():
+        page.goto(origin + path, wait_until="networkidle")
+        blocks = page.evaluate(
+            "[...document.querySelectorAll('script[type=\"application/ld+json\"]')].map(s => JSON.parse(s.textContent))"
+        )
+        assert page.evaluate("window.violations") == [], name
+        if "404" in name or name == "root":
+            assert blocks == [], name
+        else:
+            assert len(blocks) == 1 and blocks[0]["url"].endswith(path), name
+    context.close()
+    assert watched.errors == []
