@@ -259,6 +259,7 @@ def test_a_sub_path_deployment_keeps_links_assets_and_search_working(browser: Br
         page.goto(origin + "/explainers/security/")
         page.locator('main a[hreflang="en"]').click()
         assert page.url == origin + "/explainers/security/en/"
+        page.wait_for_load_state("load")  # a click waits for the navigation, not for its stylesheet
         stylesheet = page.evaluate("getComputedStyle(document.body).fontFamily")
         assert "serif" in stylesheet or "sans" in stylesheet or "system-ui" in stylesheet
         page.locator(".main-nav a").first.click()
