@@ -202,6 +202,11 @@ def test_a_save_tells_connected_browsers_to_reload(server: Server):
         socket_.close()
         return json.loads(message)
 
-    assert asyncio.run(listen())["command"] == "reload"
+    # In its own thread: Playwright's session may already run an event loop in this one.
+    received: list[dict] = []
+    thread = threading.Thread(target=lambda: received.append(asyncio.run(listen())))
+    thread.start()
+    thread.join(timeout=30)
+    assert received and received[0]["command"] == "reload"
     assert "<h1>Talks reloaded</h1>" in server.get("/en/timeline/talks/")[1]
     assert not [line for line in server.err if "Traceback" in line or "Error" in line]
