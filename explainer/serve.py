@@ -21,6 +21,7 @@ from tornado import httpserver, ioloop, netutil, web
 
 from .content import Project
 from .errors import BuildFailed
+from .output import OutputRefused
 from .pipeline import build
 
 CODE_DIR = Path(__file__).resolve().parent
@@ -88,8 +89,8 @@ def serve(
         started = time.perf_counter()
         try:
             result = build(project, base_url=base_url, allow_missing=allow_missing, search=search)
-        except BuildFailed as failed:
-            state.errors = [str(error) for error in failed.errors]
+        except (BuildFailed, OutputRefused) as failed:
+            state.errors = [str(error) for error in getattr(failed, "errors", [failed])]
             print("\n".join(state.errors), file=sys.stderr, flush=True)
             print(
                 f"rebuild failed: {len(state.errors)} error(s); serving the last good pages",
@@ -124,7 +125,7 @@ def serve(
         if code.poll():
             # New code cannot be imported into a running process reliably: start afresh.
             print("code changed: restarting the server", flush=True)
-            os.execv(sys.executable, [sys.executable, *sys.argv])
+            os.execv(sys.executable, [sys.executable, *_same_port(sys.argv, actual_port)])
         now = time.monotonic()
         if content.poll():
             # Wait for one quiet poll, so that a burst of saves makes one rebuild of the last version.
@@ -145,6 +146,16 @@ def serve(
     except KeyboardInterrupt:
         print("stopped", flush=True)
     return 0
+
+
+def _same_port(argv: list[str], port: int) -> list[str]:
+    # A restart keeps the port it was given (even --port 0), so that open pages reconnect to it.
+    argv = list(argv)
+    if "--port" in argv and argv.index("--port") + 1 < len(argv):
+        argv[argv.index("--port") + 1] = str(port)
+    else:
+        argv += ["--port", str(port)]
+    return argv
 
 
 def _reload_browsers() -> None:
