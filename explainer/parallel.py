@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -18,7 +19,8 @@ def workers() -> int:
     configured = os.environ.get("EXPLAINER_WORKERS")
     if configured:
         return max(1, int(configured))
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        # Forking while another thread runs (serve's search indexer) could copy a held lock.
         return 1
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return min(cores, 8)

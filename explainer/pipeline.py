@@ -41,8 +41,12 @@ def build(
     allow_missing: bool = False,
     write: bool = True,
     search: bool = True,
+    index_now: bool = True,
 ) -> BuildResult:
-    """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched."""
+    """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched.
+
+    With `index_now=False` the search index is left for `update_search_index`, run after the pages.
+    """
     # Read the site configuration and the UI words of each language.
     site, errors = read_site_config(project)
     if site is None:
@@ -87,20 +91,10 @@ def build(
     # Write only what changed; nothing was touched before this point. Search then indexes the written
     # pages (rather than a second copy of them) and its bundle is written under pagefind/.
     report = write_site(outputs, project.output, keep=f"{BUNDLE}/" if search else None)
-    stamp = project.output / SEARCH_STAMP
-    if search and not (stamp.is_file() and stamp.read_bytes() == pages_digest):
-        bundle, errors = index_folder(project.output)
-        if errors:
-            raise BuildFailed(errors)
+    if search and index_now:
+        bundle, index_report = update_search_index(project.output, pages_digest)
         outputs.update(bundle)
-        report = report.merged(write_site(bundle, project.output, within=f"{BUNDLE}/"))
-        # Written last: a build stopped before this point re-indexes next time.
-        report = report.merged(write_file(project.output, SEARCH_STAMP, pages_digest))
-    elif search:
-        # The index already covers exactly these pages: it is kept as it is.
-        kept = sum(1 for path in (project.output / BUNDLE).rglob("*") if path.is_file())
-        report = report.merged(WriteReport((), (), kept))
-    if search:
+        report = report.merged(index_report)
         outputs[SEARCH_STAMP] = pages_digest
     return BuildResult(model, outputs, report)
 
@@ -115,6 +109,27 @@ def _digest_pages(outputs: dict[str, bytes]) -> bytes:
         if name.endswith(".html"):
             digest.update(name.encode("utf-8") + b"\0" + outputs[name] + b"\0")
     return (digest.hexdigest() + "\n").encode("ascii")
+
+
+def update_search_index(output: Path, pages_digest: bytes | None = None) -> tuple[dict[str, bytes], WriteReport]:
+    """Index the pages in `output` unless the index already covers them; return the bundle and what changed.
+
+    `serve` calls it after the pages are written and the browser reloaded, so that a save shows at once.
+    """
+    if pages_digest is None:
+        pages = {p.relative_to(output).as_posix(): p.read_bytes() for p in sorted(output.rglob("*.html"))}
+        pages_digest = _digest_pages(pages)
+    stamp = output / SEARCH_STAMP
+    if stamp.is_file() and stamp.read_bytes() == pages_digest:
+        # The index already covers exactly these pages: it is kept as it is.
+        kept = sum(1 for path in (output / BUNDLE).rglob("*") if path.is_file())
+        return {}, WriteReport((), (), kept)
+    bundle, errors = index_folder(output)
+    if errors:
+        raise BuildFailed(errors)
+    report = write_site(bundle, output, within=f"{BUNDLE}/")
+    # Written last: a build stopped before this point re-indexes next time.
+    return bundle, report.merged(write_file(output, SEARCH_STAMP, pages_digest))
 
 
 def read_static(directory: Path) -> dict[str, bytes]:

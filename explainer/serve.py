@@ -11,6 +11,7 @@ import html
 import mimetypes
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from tornado import httpserver, ioloop, netutil, web
 from .content import Project
 from .errors import BuildFailed
 from .output import OutputRefused
-from .pipeline import build
+from .pipeline import build, update_search_index
 
 CODE_DIR = Path(__file__).resolve().parent
 ERRORS_CSS = CODE_DIR / "serve_assets" / "errors.css"
@@ -88,7 +89,7 @@ def serve(
     def rebuild() -> None:
         started = time.perf_counter()
         try:
-            result = build(project, base_url=base_url, allow_missing=allow_missing, search=search)
+            result = build(project, base_url=base_url, allow_missing=allow_missing, search=search, index_now=False)
         except (BuildFailed, OutputRefused) as failed:
             state.errors = [str(error) for error in getattr(failed, "errors", [failed])]
             print("\n".join(state.errors), file=sys.stderr, flush=True)
@@ -104,7 +105,10 @@ def serve(
         print(f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True)
         base_path[0] = urlsplit(result.model.site.base_url).path or "/"
 
+    indexer = SearchIndexer(project.output)
     rebuild()
+    if search and not state.errors:
+        indexer.request()
     sockets = netutil.bind_sockets(port, address=host)
     actual_port = sockets[0].getsockname()[1]
     site = dict(root=project.output.resolve(), state=state, base_path=base_path, port=actual_port)
@@ -135,6 +139,8 @@ def serve(
             last_change[0] = None
             rebuild()
             _reload_browsers()
+            if search and not state.errors:
+                indexer.request()
 
     ioloop.PeriodicCallback(tick, POLL_SECONDS * 1000).start()
     print(
@@ -146,6 +152,44 @@ def serve(
     except KeyboardInterrupt:
         print("stopped", flush=True)
     return 0
+
+
+class SearchIndexer:
+    """Brings the search index up to date in a background thread, after the pages are written and shown.
+
+    Requests made while it works are folded into one more run; it never indexes two builds at once.
+    """
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.lock = threading.Lock()
+        self.wanted = False
+        self.running = False
+
+    def request(self) -> None:
+        """Ask for the index to match the pages now on disk."""
+        with self.lock:
+            self.wanted = True
+            if self.running:
+                return
+            self.running = True
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self.lock:
+                if not self.wanted:
+                    self.running = False
+                    return
+                self.wanted = False
+            started = time.perf_counter()
+            try:
+                _, report = update_search_index(self.output)
+            except (BuildFailed, OSError) as err:
+                print(f"search index not updated: {err}", file=sys.stderr, flush=True)
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"search index updated in {elapsed:.0f} ms: {len(report.written)} written", flush=True)
 
 
 def _same_port(argv: list[str], port: int) -> list[str]:

@@ -210,3 +210,17 @@ def test_a_save_tells_connected_browsers_to_reload(server: Server):
     assert received and received[0]["command"] == "reload"
     assert "<h1>Talks reloaded</h1>" in server.get("/en/timeline/talks/")[1]
     assert not [line for line in server.err if "Traceback" in line or "Error" in line]
+
+
+def test_the_search_index_follows_a_save_after_the_page_is_shown(server: Server):
+    wait_for(lambda: server.count("search index updated") >= 1)
+    bundle = server.root / "site" / "pagefind"
+    before = {p.name for p in (bundle / "fragment").iterdir()}
+    path = server.root / TALKS
+    path.write_text(path.read_text("utf-8").replace("en: Talks}", "en: Negotiations}"), "utf-8")
+    wait_for(lambda: "<h1>Negotiations</h1>" in server.get("/en/timeline/talks/")[1])
+    wait_for(lambda: server.count("search index updated") >= 2)
+    after = {p.name for p in (bundle / "fragment").iterdir()}
+    assert after != before, "the changed page has a new fragment in the index"
+    stamp = (bundle / "explainer-pages.sha256").read_text("ascii")
+    assert len(stamp.strip()) == 64
