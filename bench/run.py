@@ -15,6 +15,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,36 +86,46 @@ def ours(root: Path, runs: int) -> dict[str, Run | float]:
 
 
 def serve_edit(root: Path, event: Path) -> float:
-    """Return the median time from saving an event to its page being rewritten, while serve runs."""
+    """Return the median time from saving an event to its page being rewritten, while serve runs.
+
+    Each save waits for the previous one's search indexing (which serve runs after writing the pages)
+    to finish, as an editor's next save usually does.
+    """
     command = [sys.executable, "-u", str(REPO / "build.py"), "--root", str(root), "serve", "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        for line in process.stdout:
-            if line.startswith("serving "):
-                break
-        page = root / "site" / "en" / "timeline" / event.stem / "index.html"
-        times = []
-        for n in range(5):
-            before = page.stat().st_mtime_ns
-            text = re.sub(
-                r"^title: .*$",
-                f"title: {{es: Hecho servido {n}, en: Served event {n}}}",
-                event.read_text("utf-8"),
-                count=1,
-                flags=re.M,
-            )
-            saved = time.perf_counter()
-            event.write_text(text, "utf-8")
-            while page.stat().st_mtime_ns == before:
-                time.sleep(0.002)
-                if time.perf_counter() - saved > 120:
-                    raise SystemExit("serve did not rewrite the page within 120 s")
-            times.append(time.perf_counter() - saved)
-            time.sleep(0.3)
-        return statistics.median(times)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with open(WORK / "serve.log", "w") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+        reader.start()
+        try:
+            page = root / "site" / "en" / "timeline" / event.stem / "index.html"
+            times = []
+            for n in range(5):
+                _wait(lambda: lines and lines[-1].startswith("search index updated"), process)
+                before = page.stat().st_mtime_ns
+                text = re.sub(
+                    r"^title: .*$",
+                    f"title: {{es: Hecho servido {n}, en: Served event {n}}}",
+                    event.read_text("utf-8"),
+                    count=1,
+                    flags=re.M,
+                )
+                saved = time.perf_counter()
+                event.write_text(text, "utf-8")
+                _wait(lambda before=before: page.stat().st_mtime_ns != before, process, poll=0.002)
+                times.append(time.perf_counter() - saved)
+            return statistics.median(times)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait(condition, process: subprocess.Popen, poll: float = 0.02, seconds: float = 300) -> None:
+    deadline = time.perf_counter() + seconds
+    while not condition():
+        if process.poll() is not None or time.perf_counter() > deadline:
+            raise SystemExit(f"serve stopped or stalled; see {WORK / 'serve.log'}")
+        time.sleep(poll)
 
 
 def hugo(root: Path, corpus: Path, runs: int, install: bool) -> Run | str:
