@@ -104,7 +104,8 @@ def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:
         entries=dict(sorted(by_id.items())),
         events=events,
         people=people,
-        agreements=tuple(sorted(of(Agreement), key=lambda a: (a.date or _NO_DATE, a.id))),
+        # Dated agreements in time order, then those the source gives no date for.
+        agreements=tuple(sorted(of(Agreement), key=lambda a: (a.date is None, a.date or _NO_DATE, a.id))),
         terms=tuple(
             sorted(
                 of(Term),
