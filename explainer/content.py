@@ -23,7 +23,7 @@ from .model import (
     Source,
     Term,
 )
-from .parallel import map_in_shares
+from .parallel import map_in_order
 from .schema import validate_document
 from .yamlfile import Document, read_yaml
 
@@ -107,13 +107,12 @@ def read_entries(
         cls = KIND_BY_FOLDER[path.name]
         files += [(cls, file, project.shown(file)) for file in sorted(path.iterdir()) if not _ignored(file)]
 
-    def read_share(share) -> list:
-        return [read_entry(cls, file, shown, languages, allow_missing=allow_missing) for cls, file, shown in share]
+    def read_one(item) -> tuple[Entry | None, list[ContentError]]:
+        cls, file, shown = item
+        return read_entry(cls, file, shown, languages, allow_missing=allow_missing)
 
     # Parsing and validating are independent per file: spread over the cores on large sites.
-    shares = map_in_shares(read_share, files, PARALLEL_FROM)
-    count = len(shares)
-    results = [shares[i % count][i // count] for i in range(len(files))]
+    results = map_in_order(read_one, files, PARALLEL_FROM)
     for (_, file, _), (entry, file_errors) in zip(files, results, strict=True):
         errors.extend(file_errors)
         if entry is not None:

@@ -47,3 +47,10 @@ def map_in_shares(function: Callable[[Sequence[Item]], Result], items: Sequence[
 def _run_share(index: int):
     function, shares = _JOB
     return function(shares[index])
+
+
+def map_in_order(function: Callable[[Item], Result], items: Sequence[Item], minimum: int) -> list[Result]:
+    """Apply `function` to every item, across the cores when there are enough; results in item order."""
+    shares = map_in_shares(lambda share: [function(item) for item in share], items, minimum)
+    # Shares are interleaved (item i is in share i % count), so this walks them back into order.
+    return [shares[i % len(shares)][i // len(shares)] for i in range(len(items))]
