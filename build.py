@@ -84,8 +84,9 @@ def run_build(project, args) -> int:
     report = result.report
     elapsed = time.perf_counter() - started
     print(
-        f"built {len(result.outputs)} files in {elapsed:.2f} s: {len(report.written)} written, "
-        f"{len(report.removed)} removed, {report.unchanged} unchanged -> {project.shown(project.output)}/"
+        f"built {len(report.written) + report.unchanged} files in {elapsed:.2f} s ({result.rendered} pages rendered): "
+        f"{len(report.written)} written, {len(report.removed)} removed, {report.unchanged} unchanged "
+        f"-> {project.shown(project.output)}/"
     )
     return 0
 

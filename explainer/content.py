@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from .model import (
 )
 from .parallel import map_in_order
 from .schema import validate_document
-from .yamlfile import Document, read_yaml
+from .trace import digest
+from .yamlfile import Document, parse_bytes, read_yaml
 
 PARALLEL_FROM = 200
 """Below this many entry files, one process reads them faster than several."""
@@ -76,16 +78,33 @@ def read_site_config(project: Project) -> tuple[SiteConfig | None, list[ContentE
     return (None if errors else config), errors
 
 
+@dataclass(frozen=True)
+class EntryFiles:
+    """What reading content/ found: the entries, the ids that failed to load, every problem, and digests."""
+
+    entries: list[Entry]
+    unreadable: set[str]
+    errors: list[ContentError]
+    digests: dict[str, str]
+    """Each entry's digest (its file's path, kind and bytes), by id: what a page that shows it depends on."""
+    memo: dict[str, tuple[Entry | None, list[ContentError]]]
+    """Parse results by digest, for the next build to reuse."""
+    parsed: int
+    """How many files had to be parsed (not found in the memo)."""
+
+
 def read_entries(
-    project: Project, languages: tuple[str, ...], *, allow_missing: bool
-) -> tuple[list[Entry], set[str], list[ContentError]]:
-    """Read every entry under content/, in a stable order.
+    project: Project,
+    languages: tuple[str, ...],
+    *,
+    allow_missing: bool,
+    memo: Mapping[str, tuple[Entry | None, list[ContentError]]] | None = None,
+) -> EntryFiles:
+    """Read every entry under content/, in a stable order, reusing `memo`'s results for unchanged files.
 
     Returns the entries, the ids of entry files that could not be read (so that references to them
-    are not reported a second time), and all problems found.
+    are not reported a second time), all problems found, and each entry's digest.
     """
-    entries: list[Entry] = []
-    unreadable: set[str] = set()
     errors: list[ContentError] = []
     files: list[tuple[type[Entry], Path, str]] = []
     for path in sorted(project.content.iterdir()):
@@ -107,19 +126,50 @@ def read_entries(
         cls = KIND_BY_FOLDER[path.name]
         files += [(cls, file, project.shown(file)) for file in sorted(path.iterdir()) if not _ignored(file)]
 
+    # A file's result depends only on its bytes, its path and kind, and the options: that is its key.
+    memo = memo or {}
+    keys: list[str | None] = []
+    results: list[tuple[Entry | None, list[ContentError]] | None] = []
+    todo: list[tuple[int, type[Entry], Path, str, bytes | None]] = []
+    for index, (cls, file, shown) in enumerate(files):
+        raw = _read_regular(file)
+        key = None if raw is None else digest(cls.kind, shown, ",".join(languages), allow_missing, raw)
+        keys.append(key)
+        results.append(memo.get(key) if key else None)
+        if results[-1] is None:
+            todo.append((index, cls, file, shown, raw))
+
     def read_one(item) -> tuple[Entry | None, list[ContentError]]:
-        cls, file, shown = item
-        return read_entry(cls, file, shown, languages, allow_missing=allow_missing)
+        _, cls, file, shown, raw = item
+        return read_entry(cls, file, shown, languages, allow_missing=allow_missing, raw=raw)
 
     # Parsing and validating are independent per file: spread over the cores on large sites.
-    results = map_in_order(read_one, files, PARALLEL_FROM)
-    for (_, file, _), (entry, file_errors) in zip(files, results, strict=True):
+    for item, result in zip(todo, map_in_order(read_one, todo, PARALLEL_FROM), strict=True):
+        results[item[0]] = result
+
+    entries: list[Entry] = []
+    unreadable: set[str] = set()
+    digests: dict[str, str] = {}
+    fresh: dict[str, tuple[Entry | None, list[ContentError]]] = {}
+    for (_, file, _), key, (entry, file_errors) in zip(files, keys, results, strict=True):
         errors.extend(file_errors)
+        if key:
+            fresh[key] = (entry, file_errors)
         if entry is not None:
             entries.append(entry)
+            digests[entry.id] = key or ""
         else:
             unreadable.add(file.stem)
-    return entries, unreadable, errors
+    return EntryFiles(entries, unreadable, errors, digests, fresh, len(todo))
+
+
+def _read_regular(path: Path) -> bytes | None:
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def read_home(project: Project, languages: tuple[str, ...], *, allow_missing: bool) -> tuple[Home | None, list]:
@@ -131,10 +181,16 @@ def read_home(project: Project, languages: tuple[str, ...], *, allow_missing: bo
 
 
 def read_entry(
-    cls: type[Entry], path: Path, shown: str, languages: tuple[str, ...], *, allow_missing: bool
+    cls: type[Entry],
+    path: Path,
+    shown: str,
+    languages: tuple[str, ...],
+    *,
+    allow_missing: bool,
+    raw: bytes | None = None,
 ) -> tuple[Entry | None, list[ContentError]]:
-    """Read one entry file of kind `cls`."""
-    if path.is_symlink() or not path.is_file():
+    """Read one entry file of kind `cls` (whose bytes may already have been read)."""
+    if raw is None and (path.is_symlink() or not path.is_file()):
         return None, [ContentError(shown, 0, 0, "", "expected a regular file")]
     if path.suffix != ".yml":
         return None, [ContentError(shown, 0, 0, "", "entry files end in .yml")]
@@ -148,7 +204,7 @@ def read_entry(
                 "file name must be the entry's id: lowercase ASCII letters, digits and single '-', then .yml",
             )
         ]
-    document, errors = read_yaml(path, shown)
+    document, errors = read_yaml(path, shown) if raw is None else parse_bytes(raw, shown)
     if document is None:
         return None, errors
     if not isinstance(document.data, dict):

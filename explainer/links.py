@@ -25,6 +25,7 @@ from .model import (
     Source,
     Term,
 )
+from .trace import digest
 
 REFERENCE = re.compile(r"\[\[([^\]|:]*):([^\]|]*)(?:\|([^\]]*))?\]\]")
 """An inline reference in Markdown: [[kind:id]] or [[kind:id|label]]."""
@@ -36,10 +37,13 @@ def build_model(
     root: Path,
     unreadable: frozenset[str] = frozenset(),
     home: Home | None = None,
+    checked: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[Model | None, list[ContentError]]:
     """Resolve references and citations across all entries and the home page; return the model, or every problem.
 
     References to `unreadable` ids (files that exist but failed to load) are not reported again.
+    `checked` holds the Markdown problems of texts checked before (by digest); it is updated to
+    hold exactly this build's texts.
     """
     errors: list[ContentError] = []
     by_id: dict[str, Entry] = {}
@@ -52,6 +56,8 @@ def build_model(
     paragraphs, paragraph_errors = _read_source_texts(by_id, root)
     errors += paragraph_errors
     renderer = MarkdownRenderer()
+    known = dict(checked or {})
+    used: dict[str, tuple[str, ...]] = {}
     for entry in [*by_id.values(), *([home] if home else [])]:
         errors += _check_entry(entry, by_id, paragraphs, unreadable, site.default_language)
         if isinstance(entry, Event):
@@ -63,7 +69,16 @@ def build_model(
                 if tag not in site.tags
             ]
         for path, text in _markdown_fields(entry):
-            errors += [_error(entry, path, problem) for problem in renderer.find_problems(text)]
+            # Rendering is the costly part of checking a text, and a text's problems depend on it alone.
+            key = digest(text)
+            problems = used.get(key, known.get(key))
+            if problems is None:
+                problems = tuple(renderer.find_problems(text))
+            used[key] = problems
+            errors += [_error(entry, path, problem) for problem in problems]
+    if checked is not None:
+        checked.clear()
+        checked.update(used)
     errors += _check_cycles(by_id, Agreement, "replaces")
     errors += _check_cycles(by_id, Organization, "parent")
     errors += _check_cycles(by_id, Source, "via")

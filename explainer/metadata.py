@@ -57,8 +57,11 @@ def hreflang_alternates(page: Page, model: Model, urls: Urls) -> dict[str, str]:
     return alternates
 
 
-def json_ld(page: Page, model: Model, urls: Urls, strings: Strings) -> dict | None:
-    """Return the schema.org description of a page, or None for pages that have none (404s, the root)."""
+def json_ld(page: Page, model: Model, urls: Urls, strings: Strings, listed: tuple[Event, ...] = ()) -> dict | None:
+    """Return the schema.org description of a page, or None for pages that have none (404s, the root).
+
+    `listed` is what a timeline page lists: every event, or a filter's.
+    """
     if page.template.endswith("404.html") or page.lang is None:
         return None
     lang = page.fallback or page.lang
@@ -72,7 +75,7 @@ def json_ld(page: Page, model: Model, urls: Urls, strings: Strings) -> dict | No
     elif isinstance(entry, Organization):
         data = _organization(entry, model, lang)
     else:
-        data = _section(page, model, urls, strings, lang)
+        data = _section(page, model, urls, strings, lang, listed)
     return {"@context": "https://schema.org"} | data | _identity(page, model, urls, data["@type"])
 
 
@@ -142,14 +145,14 @@ def _organization(organization: Organization, model: Model, lang: str) -> dict:
     return data
 
 
-def _section(page: Page, model: Model, urls: Urls, strings: Strings, lang: str) -> dict:
+def _section(page: Page, model: Model, urls: Urls, strings: Strings, lang: str, listed: tuple[Event, ...]) -> dict:
     section = page.key[0]
     site = text_in(model, model.site.title, lang)
     if section == "home":
         return {"@type": "WebSite", "name": site, "description": words(model, model.site.description, lang)}
     name = f"{strings.get(lang, section + '.title')} · {site}"
     if section == "timeline":
-        return {"@type": "ItemList", "name": name} | _event_list(page, model, urls, lang)
+        return {"@type": "ItemList", "name": name} | _event_list(page, model, urls, lang, listed)
     if section == "glossary":
         terms = [
             {
@@ -165,13 +168,7 @@ def _section(page: Page, model: Model, urls: Urls, strings: Strings, lang: str) 
     return {"@type": "WebPage", "name": name}
 
 
-def _event_list(page: Page, model: Model, urls: Urls, lang: str) -> dict:
-    events = model.events
-    if len(page.key) == 3:
-        # A filtered timeline lists only its own events.
-        kind, value = page.key[1], page.key[2]
-        field = {"person": "people", "agreement": "agreements", "tag": "tags"}[kind]
-        events = tuple(event for event in model.events if value in getattr(event, field))
+def _event_list(page: Page, model: Model, urls: Urls, lang: str, events: tuple[Event, ...]) -> dict:
     items = [
         {
             "@type": "ListItem",

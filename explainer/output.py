@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +32,18 @@ class WriteReport:
         )
 
 
-def write_site(outputs: dict[str, bytes], out_dir: Path, *, within: str = "", keep: str | None = None) -> WriteReport:
-    """Make out_dir hold exactly `outputs` (relative path -> bytes), touching only what differs.
+def write_site(
+    outputs: Mapping[str, bytes],
+    out_dir: Path,
+    *,
+    within: str = "",
+    keep: str | None = None,
+    kept: Collection[str] = (),
+) -> WriteReport:
+    """Make out_dir hold exactly `outputs` (relative path -> bytes) and `kept`, touching only what differs.
 
-    Only files under the `within` prefix are considered stale; files under `keep` are left alone.
+    `kept` names files of the site that are already written and up to date. Only files under the
+    `within` prefix are considered stale; files under `keep` are left alone.
     """
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise OutputRefused(f"{out_dir} is not empty and was not made by this tool; refusing to write into it")
@@ -55,10 +64,10 @@ def write_site(outputs: dict[str, bytes], out_dir: Path, *, within: str = "", ke
                 written.append(name)
             else:
                 unchanged += 1
-        removed = _remove_stale(out_dir / within, out_dir, {*outputs, MARKER}, keep)
+        removed = _remove_stale(out_dir / within, out_dir, {*outputs, *kept, MARKER}, keep)
     finally:
         _clear(staging)
-    return WriteReport(tuple(written), tuple(removed), unchanged)
+    return WriteReport(tuple(written), tuple(removed), unchanged + len(kept))
 
 
 def write_file(out_dir: Path, name: str, data: bytes) -> WriteReport:
@@ -117,19 +126,27 @@ def _clear(path: Path) -> None:
 
 def _remove_stale(start: Path, out_dir: Path, wanted: set[str], keep: str | None = None) -> list[str]:
     removed = []
+    emptied: set[str] = set()
     for directory, subdirs, files in os.walk(start, topdown=False):
         base = Path(directory)
+        remaining = 0
         for name in files:
             relative = (base / name).relative_to(out_dir).as_posix()
             if relative not in wanted and not (keep and relative.startswith(keep)):
                 (base / name).unlink()
                 removed.append(relative)
+            else:
+                remaining += 1
         for name in subdirs:
             path = base / name
             if path.is_symlink():
                 path.unlink()
-            elif not any(path.iterdir()):
-                path.rmdir()
+            elif str(path) not in emptied:
+                remaining += 1
+        # Known empty from the walk itself: listing every page's folder again would cost a call each.
+        if not remaining and base != start:
+            base.rmdir()
+            emptied.add(directory)
     return sorted(removed)
 
 

@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .content import Project, read_entries, read_home, read_site_config
+from .cache import Cache, Manifest, PageRecord
+from .content import HOME_FILE, Project, read_entries, read_home, read_site_config
 from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs
 from .links import build_model
 from .model import Model
 from .output import WriteReport, write_file, write_site
-from .plan import plan_pages
-from .render import make_environment, render_pages
+from .plan import Page, plan_pages
+from .render import derived_inputs, make_environment, render_pages
 from .search import BUNDLE, index_folder, index_pages
-from .strings import read_strings
+from .strings import Strings, read_strings
+from .trace import Inputs, digest
 from .urls import Urls
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What a build made: the model, the files by path, and what writing changed."""
+    """What a build made: the model, the files by path, what writing changed, and how many pages rendered."""
 
     model: Model
-    outputs: dict[str, bytes]
+    outputs: Mapping[str, bytes]
     report: WriteReport | None
+    rendered: int = 0
 
 
 def project_at(root: Path, output: Path | None = None) -> Project:
@@ -42,11 +46,16 @@ def build(
     write: bool = True,
     search: bool = True,
     index_now: bool = True,
+    cache: Cache | None = None,
 ) -> BuildResult:
     """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched.
 
     With `index_now=False` the search index is left for `update_search_index`, run after the pages.
+    `cache` (by default the project's .cache/) lets the build reuse parsed entries, Markdown checks
+    and, when writing, every page whose inputs have not changed since it was written.
     """
+    cache = cache if cache is not None else Cache.at(project.root)
+
     # Read the site configuration and the UI words of each language.
     site, errors = read_site_config(project)
     if site is None:
@@ -56,59 +65,200 @@ def build(
     strings, string_errors = read_strings(project.layouts / "strings", site.languages, project.shown)
     errors += string_errors
 
-    # Read every entry, then resolve references and citations into the model.
-    entries, unreadable, entry_errors = read_entries(project, site.languages, allow_missing=allow_missing)
-    errors += entry_errors
+    # Read every entry (reusing what the cache parsed before), then resolve references into the model.
+    files = read_entries(project, site.languages, allow_missing=allow_missing, memo=cache.part("entries"))
+    errors += files.errors
     home, home_errors = read_home(project, site.languages, allow_missing=allow_missing)
     errors += home_errors
-    model, model_errors = build_model(site, entries, project.root, frozenset(unreadable), home)
+    checked = cache.part("markdown")
+    known_texts = len(checked)
+    model, model_errors = build_model(site, files.entries, project.root, frozenset(files.unreadable), home, checked)
     errors += model_errors
     if errors or model is None or strings is None:
         raise BuildFailed(errors)
+    _keep_in_cache(
+        cache, "entries", files.memo, changed=bool(files.parsed) or len(files.memo) != len(cache.part("entries"))
+    )
+    if len(checked) != known_texts or model_errors:
+        cache.changed("markdown")
 
-    # Plan the pages and render them all in memory.
+    # Plan the pages; render those whose inputs changed since they were written (all, when not writing).
     urls = Urls(site.base_url, strings)
     pages, errors = plan_pages(model, urls)
-    outputs, render_errors = render_pages(
-        make_environment(project.layouts / "templates"), model, strings, urls, pages, {}
-    )
-    errors += render_errors
     if errors:
         raise BuildFailed(errors)
-    outputs.update(machine_outputs(model, urls, strings, pages))
-
-    outputs.update(read_static(project.layouts / "static"))
-    pages_digest = _digest_pages(outputs)
+    env = make_environment(project.layouts / "templates")
+    inputs = Inputs(
+        model,
+        {**files.digests, "(home)": _file_digest(project.content / HOME_FILE)},
+        strings,
+        _template_digests(project.layouts / "templates"),
+        derived_inputs(model, urls),
+    )
+    site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
+    manifests = cache.part("pages")
+    previous = manifests.get(str(project.output)) if write else None
+    if previous is None or previous.key != site_key:
+        previous = Manifest(site_key)
+    stale = stale_pages(previous, pages, inputs, project.output) if write else pages
+    rendered = render_pages(env, model, strings, urls, stale, {})
+    if rendered.errors:
+        raise BuildFailed(rendered.errors)
+    made: dict[str, bytes] = dict(rendered.outputs)
+    made.update(machine_outputs(model, urls, strings, pages))
+    made.update(read_static(project.layouts / "static"))
     if not write:
         if search:
-            bundle, errors = index_pages(outputs)
+            bundle, errors = index_pages(made)
             if errors:
                 raise BuildFailed(errors)
-            outputs.update(bundle)
-            outputs[SEARCH_STAMP] = pages_digest
-        return BuildResult(model, outputs, None)
+            made.update(bundle)
+            made[SEARCH_STAMP] = _digest_pages({p.file: digest(made[p.file]) for p in pages})
+        return BuildResult(model, made, None, len(stale))
 
     # Write only what changed; nothing was touched before this point. Search then indexes the written
     # pages (rather than a second copy of them) and its bundle is written under pagefind/.
-    report = write_site(outputs, project.output, keep=f"{BUNDLE}/" if search else None)
+    kept = [page.file for page in pages if page.file not in made]
+    report = write_site(made, project.output, keep=f"{BUNDLE}/" if search else None, kept=kept)
+    manifest = record_pages(previous, pages, rendered, inputs, project.output)
+    manifests.clear()
+    manifests[str(project.output)] = manifest
+    cache.changed("pages")
+    cache.save()
+    pages_digest = _digest_pages({name: record.digest for name, record in manifest.pages.items()})
+    outputs = SiteFiles(made, project.output, [*kept, *sorted(made)])
     if search and index_now:
         bundle, index_report = update_search_index(project.output, pages_digest)
-        outputs.update(bundle)
+        outputs = SiteFiles({**made, **bundle, SEARCH_STAMP: pages_digest}, project.output, outputs.names)
         report = report.merged(index_report)
-        outputs[SEARCH_STAMP] = pages_digest
-    return BuildResult(model, outputs, report)
+    return BuildResult(model, outputs, report, len(stale))
+
+
+def stale_pages(manifest: Manifest, pages: list[Page], inputs: Inputs, output: Path) -> list[Page]:
+    """Return the pages to render: new ones, changed plans, missing or altered files, and changed inputs."""
+    changed = {
+        number
+        for number, (read, was) in enumerate(zip(manifest.reads, manifest.read_digests, strict=True))
+        if inputs.digest_of(read) != was
+    }
+    stale = []
+    for page in pages:
+        record = manifest.pages.get(page.file)
+        if (
+            record is None
+            or record.plan != _plan_of(page)
+            or not changed.isdisjoint(record.reads)
+            or not _unaltered(output / page.file, record)
+        ):
+            stale.append(page)
+    return stale
+
+
+def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs, output: Path) -> Manifest:
+    """Return the manifest after this build: the reads and files of rendered pages, the others as they were."""
+    manifest = Manifest(previous.key, list(previous.reads), [inputs.digest_of(read) for read in previous.reads])
+    numbers = {read: number for number, read in enumerate(manifest.reads)}
+    for page in pages:
+        data = rendered.outputs.get(page.file)
+        if data is None:
+            manifest.pages[page.file] = previous.pages[page.file]
+            continue
+        status = (output / page.file).stat()
+        reads = frozenset(manifest.index(read, inputs.digest_of(read), numbers) for read in rendered.reads[page.file])
+        manifest.pages[page.file] = PageRecord(_plan_of(page), reads, status.st_size, status.st_mtime_ns, digest(data))
+    return manifest
+
+
+def _plan_of(page: Page) -> str:
+    return repr(
+        (
+            page.path,
+            page.lang,
+            page.template,
+            page.key,
+            page.entry.id if page.entry else None,
+            page.fallback,
+            sorted(page.alternates.items()),
+            sorted(page.translations.items()),
+        )
+    )
+
+
+def _unaltered(path: Path, record: PageRecord) -> bool:
+    try:
+        status = path.stat()
+    except OSError:
+        return False
+    return status.st_size == record.size and status.st_mtime_ns == record.mtime_ns
+
+
+def _keep_in_cache(cache: Cache, name: str, table: dict, *, changed: bool) -> None:
+    if changed:
+        current = cache.part(name)
+        current.clear()
+        current.update(table)
+        cache.changed(name)
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return digest(path.read_bytes())
+    except OSError:
+        return "absent"
+
+
+def _template_digests(folder: Path):
+    known: dict[str, str] = {}
+
+    def of(name: str) -> str:
+        if name not in known:
+            known[name] = _file_digest(folder / name)
+        return known[name]
+
+    return of
+
+
+def _path_strings(strings: Strings) -> list:
+    # URLs are made of these, so every page depends on them.
+    return sorted(
+        (lang, key, value)
+        for lang, table in strings.tables.items()
+        for key, value in table.items()
+        if key.startswith("path.")
+    )
+
+
+class SiteFiles(Mapping):
+    """Every file of a built site by path: those this build made in memory, the others read when asked."""
+
+    def __init__(self, made: Mapping[str, bytes], folder: Path, names: list[str]):
+        self.made = made
+        self.folder = folder
+        self.names = sorted(set(names) | set(made))
+
+    def __getitem__(self, name: str) -> bytes:
+        if name in self.made:
+            return self.made[name]
+        if name not in self.names:
+            raise KeyError(name)
+        return (self.folder / name).read_bytes()
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 SEARCH_STAMP = f"{BUNDLE}/explainer-pages.sha256"
 """Which pages the search index was built from: when they have not changed, indexing is skipped."""
 
 
-def _digest_pages(outputs: dict[str, bytes]) -> bytes:
-    digest = hashlib.sha256()
-    for name in sorted(outputs):
-        if name.endswith(".html"):
-            digest.update(name.encode("utf-8") + b"\0" + outputs[name] + b"\0")
-    return (digest.hexdigest() + "\n").encode("ascii")
+def _digest_pages(page_digests: Mapping[str, str]) -> bytes:
+    hashed = hashlib.sha256()
+    for name in sorted(page_digests):
+        hashed.update(f"{name}\0{page_digests[name]}\0".encode())
+    return (hashed.hexdigest() + "\n").encode("ascii")
 
 
 def update_search_index(output: Path, pages_digest: bytes | None = None) -> tuple[dict[str, bytes], WriteReport]:
@@ -117,7 +267,7 @@ def update_search_index(output: Path, pages_digest: bytes | None = None) -> tupl
     `serve` calls it after the pages are written and the browser reloaded, so that a save shows at once.
     """
     if pages_digest is None:
-        pages = {p.relative_to(output).as_posix(): p.read_bytes() for p in sorted(output.rglob("*.html"))}
+        pages = {p.relative_to(output).as_posix(): digest(p.read_bytes()) for p in sorted(output.rglob("*.html"))}
         pages_digest = _digest_pages(pages)
     stamp = output / SEARCH_STAMP
     if stamp.is_file() and stamp.read_bytes() == pages_digest:

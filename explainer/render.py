@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -21,13 +22,26 @@ from .model import Agreement, Entry, Label, Model, Person
 from .parallel import map_in_shares
 from .plan import Page
 from .strings import MissingString, Strings
-from .timeline import Facet, group_events, lay_out_overview, timeline_facets
+from .timeline import Facet, facet_summary, group_events, lay_out_overview, timeline_facets
+from .trace import Read, Recorder, TrackedModel, TrackedStrings
 from .urls import Urls
+
+
+class _Environment(jinja2.Environment):
+    """A Jinja environment that records every template a page uses (extends, imports and includes too)."""
+
+    recorder: Recorder | None = None
+
+    def _load_template(self, name, globals):  # noqa: A002 - Jinja's own parameter name
+        # Every route to a template (get_template, select_template, extends, import) passes here.
+        if self.recorder is not None and isinstance(name, str):
+            self.recorder.add(("template", name))
+        return super()._load_template(name, globals)
 
 
 def make_environment(templates: Path) -> jinja2.Environment:
     """Return the Jinja environment for a layouts/templates folder."""
-    return jinja2.Environment(
+    return _Environment(
         loader=jinja2.FileSystemLoader(templates),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
@@ -40,15 +54,31 @@ def make_environment(templates: Path) -> jinja2.Environment:
 class View:
     """What a template may ask of the model, in the page's language: texts, links, dates, UI words."""
 
-    def __init__(self, model: Model, strings: Strings, urls: Urls, page: Page, markdown: MarkdownRenderer, cache: dict):
-        self.model = model
-        self.strings = strings
+    def __init__(
+        self,
+        model: Model,
+        strings: Strings,
+        urls: Urls,
+        page: Page,
+        markdown: MarkdownRenderer,
+        cache: dict,
+        recorder: Recorder | None = None,
+    ):
+        # Templates reach the model and the strings only through these proxies, which record what
+        # the page read; `raw` is for work whose inputs are recorded by hand (see `derived`).
+        self.recorder = recorder or Recorder()
+        self.raw = model
+        self.model = TrackedModel(model, self.recorder)
+        self.strings = TrackedStrings(strings, self.recorder)
         self.urls = urls
+        if page.entry is not None:
+            self.recorder.add(("entry", page.entry.id))
         self.page = page
         self.lang = page.fallback or page.lang or model.site.default_language
         self.page_lang = page.lang or model.site.default_language
         self.markdown = markdown
         self.cache = cache
+        self._timeline: dict | None = None
 
     # UI words and site paths
 
@@ -95,9 +125,27 @@ class View:
         """Return a Markdown text as plain words, for attributes and metadata."""
         return words(self.model, value, self.pick(value)[1] or self.page_lang)
 
+    def memo(self, key: tuple, compute):
+        """Return a result shared by the pages this process renders, recording on each page what it read."""
+        if self.recorder.is_paused:
+            # What it reads would not be recorded, so it must not be reused by a page that records.
+            return compute()
+        hit = self.cache.get(key)
+        if hit is None:
+            with self.recorder.capture() as reads:
+                value = compute()
+            hit = self.cache[key] = (value, frozenset(reads))
+        else:
+            self.recorder.merge(hit[1])
+        return hit[0]
+
     @functools.cached_property
     def _structured_data(self) -> dict | None:
-        return json_ld(self.page, self.model, self.urls, self.strings)
+        listed = ()
+        if self.page.key[0] == "timeline":
+            active = self.timeline()["active"]
+            listed = active.events if active else self.model.events
+        return json_ld(self.page, self.model, self.urls, self.strings, listed)
 
     def json_ld(self) -> Markup:
         """Return the page's JSON-LD <script> element (empty for pages without structured data)."""
@@ -137,32 +185,33 @@ class View:
 
     def _markdown(self, value: Label, *, inline: bool) -> Markup:
         text, lang = self.pick(value)
-        key = (text, lang or self.page_lang, inline)
-        if key not in self.cache:
-            render = self.markdown.render_inline if inline else self.markdown.render
-            self.cache[key] = render(
+        render = self.markdown.render_inline if inline else self.markdown.render
+        html = self.memo(
+            ("markdown", text, lang or self.page_lang, self.page_lang, inline),
+            lambda: render(
                 text,
                 lambda kind, target, label: self._resolve(target, label, lang or self.page_lang),
                 lambda original: self._label_quote(original, lang or self.page_lang),
-            )
-        return _in_lang(self.cache[key], lang, block=not inline)
+            ),
+        )
+        return _in_lang(html, lang, block=not inline)
 
     def _resolve(self, target: str, label: str | None, lang: str) -> tuple[str, str]:
         entry = self.model.get(target)
         return self.urls.href(self.urls.entry(entry, self.page_lang)), label or _pick_plain(entry.label(), lang)
 
     def _label_quote(self, original: str, lang: str) -> tuple[str, str]:
-        key = ("quote-language", original)
-        if key not in self.cache:
-            self.cache[key] = next(
+        original_lang = self.memo(
+            ("quote-language", original),
+            lambda: next(
                 (
                     source.language or self.model.site.default_language
                     for source in self.model.sources
                     if any(original in p for p in self.model.paragraphs.get(source.id, ()))
                 ),
                 self.model.site.default_language,
-            )
-        original_lang = self.cache[key]
+            ),
+        )
         return original_lang, self.ui(f"quote.in.{original_lang}", lang)
 
     # Entries
@@ -199,35 +248,53 @@ class View:
 
     def timeline(self) -> dict:
         """Return what the timeline page shows: its events grouped, the filters, the active one, the overview."""
-        key = ("timeline", "timeline-groups", self.page.key)
+        if self._timeline is not None:
+            return self._timeline
         facets = self.cache.get(("timeline", "facets"))
         if facets is None:
-            facets = self.cache[("timeline", "facets")] = timeline_facets(self.model)
-        active = next((f for f in facets if ("timeline", f.kind, f.value) == self.page.key), None)
-        if key not in self.cache:
-            groups = group_events(active.events if active else self.model.events)
-            self.cache[key] = (groups, lay_out_overview(groups))
-        groups, overview = self.cache[key]
-        return {"groups": groups, "overview": overview, "facets": facets, "active": active}
+            # Every filter's events, from the whole model; each page records only what it shows of it.
+            facets = timeline_facets(self.raw)
+            self.cache[("timeline", "facets")] = (facets, {("timeline", f.kind, f.value): f for f in facets})
+        else:
+            facets = facets[0]
+        active = self.cache[("timeline", "facets")][1].get(self.page.key)
+        if active is None:
+            groups = group_events(self.model.events)
+        else:
+            self.recorder.add(("derived", "facets"))
+            for event in active.events:
+                self.recorder.add(("entry", event.id))
+            groups = group_events(active.events)
+        self._timeline = {"groups": groups, "overview": lay_out_overview(groups), "facets": facets, "active": active}
+        return self._timeline
 
     def filter_items(self, kind: str) -> Markup:
         """Return the filter links of one kind as list items, the current page's marked.
 
         Built once per language: every filtered page repeats the same list, and there may be thousands.
         """
+        # The list shows every facet's name and count: what the "facets" summary holds.
+        self.recorder.add(("derived", "facets"))
+        active = self.timeline()["active"]
         key = ("filter-items", self.page_lang, kind)
         if key not in self.cache:
             items = []
-            for facet in self.timeline()["facets"]:
-                if facet.kind == kind:
-                    items.append(
-                        Markup('<li><a href="{}" data-filter="{}:{}">{} <span class="count">{}</span></a></li>').format(
-                            self.facet_url(facet), facet.kind, facet.value, self.facet_label(facet), len(facet.events)
+            with self.recorder.paused():
+                for facet in self.timeline()["facets"]:
+                    if facet.kind == kind:
+                        items.append(
+                            Markup(
+                                '<li><a href="{}" data-filter="{}:{}">{} <span class="count">{}</span></a></li>'
+                            ).format(
+                                self.facet_url(facet),
+                                facet.kind,
+                                facet.value,
+                                self.facet_label(facet),
+                                len(facet.events),
+                            )
                         )
-                    )
             self.cache[key] = "\n".join(items)
         html = self.cache[key]
-        active = self.timeline()["active"]
         if active is not None and active.kind == kind:
             marker = f'data-filter="{active.kind}:{active.value}"'
             html = html.replace(marker, marker + ' aria-current="page"', 1)
@@ -292,31 +359,53 @@ PARALLEL_FROM = 400
 """Below this many pages, starting worker processes costs more than it saves."""
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """Pages rendered to bytes by output file, what each read, and the template errors met."""
+
+    outputs: dict[str, bytes]
+    reads: dict[str, frozenset[Read]]
+    errors: list[ContentError]
+
+
 def render_pages(
     env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], extra: Mapping[str, object]
-) -> tuple[dict[str, bytes], list[ContentError]]:
-    """Render every page to bytes by its output file, across the machine's cores; collect template errors."""
+) -> Rendered:
+    """Render pages to bytes by output file, across the machine's cores; record their reads; collect errors."""
     results = map_in_shares(lambda share: _render(env, model, strings, urls, share, extra), pages, PARALLEL_FROM)
     outputs: dict[str, bytes] = {}
+    reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
-    for share_outputs, share_errors in results:
-        outputs.update(share_outputs)
-        errors += share_errors
-    return outputs, errors
+    for share in results:
+        outputs.update(share.outputs)
+        reads.update(share.reads)
+        errors += share.errors
+    return Rendered(outputs, reads, errors)
+
+
+def derived_inputs(model: Model, urls: Urls) -> dict[str, Callable[[], object]]:
+    """Return the summaries pages depend on as wholes, by name: recomputed to tell whether they changed."""
+    derived: dict[str, Callable[[], object]] = {"facets": lambda: facet_summary(model)}
+    for lang in model.site.languages:
+        derived[f"acronyms:{lang}"] = functools.partial(acronyms_of, model, urls, lang)
+    return derived
 
 
 def _render(
     env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], extra: Mapping[str, object]
-) -> tuple[dict[str, bytes], list[ContentError]]:
+) -> Rendered:
     outputs: dict[str, bytes] = {}
+    reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
     markdown = MarkdownRenderer()
     cache: dict = {}
     acronyms: dict[str, tuple[Acronym, ...]] = {}
     for page in pages:
-        view = View(model, strings, urls, page, markdown, cache)
+        recorder = Recorder()
+        view = View(model, strings, urls, page, markdown, cache, recorder)
+        env.recorder = recorder
         try:
-            html = env.get_template(page.template).render(page=page, v=view, model=model, site=model.site, **extra)
+            html = env.get_template(page.template).render(page=page, v=view, model=view.model, site=model.site, **extra)
         except MissingString as err:
             errors.append(ContentError(f"layouts/templates/{page.template}", 0, 0, "(template)", str(err)))
             continue
@@ -327,9 +416,13 @@ def _render(
                 ContentError(f"layouts/templates/{Path(name).name}", line, 0, "(template)", f"template error: {err}")
             )
             continue
+        finally:
+            env.recorder = None
         if page.lang:
             if page.lang not in acronyms:
                 acronyms[page.lang] = acronyms_of(model, urls, page.lang)
+            recorder.add(("derived", f"acronyms:{page.lang}"))
             html = mark_acronyms(html, acronyms[page.lang], urls.href(page.path))
         outputs[page.file] = html.encode("utf-8")
-    return outputs, errors
+        reads[page.file] = frozenset(recorder.reads)
+    return Rendered(outputs, reads, errors)

@@ -65,14 +65,31 @@ class Facet:
 
 def timeline_facets(model: Model) -> tuple[Facet, ...]:
     """Return every person, agreement and tag that at least one event has, in display order."""
-    facets = []
-    for person in model.people:
-        facets.append(Facet("person", person.id, tuple(e for e in model.events if person.id in e.people)))
-    for agreement in model.agreements:
-        facets.append(Facet("agreement", agreement.id, tuple(e for e in model.events if agreement.id in e.agreements)))
-    for tag in model.site.tags:
-        facets.append(Facet("tag", tag, tuple(e for e in model.events if tag in e.tags)))
-    return tuple(facet for facet in facets if facet.events)
+    # One pass over the events: a pass per person would be quadratic on large sites.
+    found: dict[tuple[str, str], list[Event]] = {}
+    for event in model.events:
+        for kind, values in (("person", event.people), ("agreement", event.agreements), ("tag", event.tags)):
+            for value in dict.fromkeys(values):
+                found.setdefault((kind, value), []).append(event)
+    order = [
+        *(("person", person.id) for person in model.people),
+        *(("agreement", agreement.id) for agreement in model.agreements),
+        *(("tag", tag) for tag in model.site.tags),
+    ]
+    return tuple(Facet(kind, value, tuple(found[kind, value])) for kind, value in order if (kind, value) in found)
+
+
+def facet_summary(model: Model) -> tuple:
+    """Return what every filtered timeline shows of all facets: their names and which events each has."""
+    return tuple(
+        (
+            facet.kind,
+            facet.value,
+            repr(model.site.tags[facet.value] if facet.kind == "tag" else model.entries[facet.value].label()),
+            tuple(sorted(event.id for event in facet.events)),
+        )
+        for facet in timeline_facets(model)
+    )
 
 
 # The overview chart, in the SVG's own units.

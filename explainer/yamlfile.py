@@ -89,7 +89,11 @@ class _Loader(Reader, Scanner, Parser, Composer, _StrictResolver):
 
 def read_yaml(path: Path, shown: str) -> tuple[Document | None, list[ContentError]]:
     """Read and parse a YAML file; `shown` is the path used in error messages."""
-    raw = path.read_bytes()
+    return parse_bytes(path.read_bytes(), shown)
+
+
+def parse_bytes(raw: bytes, shown: str) -> tuple[Document | None, list[ContentError]]:
+    """Check and parse the bytes of a YAML file; `shown` is the path used in error messages."""
     problem = _check_bytes(raw)
     if problem:
         line, column, message = problem

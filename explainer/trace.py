@@ -1,0 +1,234 @@
+"""What each page read while it rendered, so that a rebuild re-renders only the pages whose inputs changed.
+
+A page is a deterministic function of its page plan, the site configuration, the code and whatever
+it reads of the model, the UI strings and the templates. Rendering goes through proxies that record
+those reads; the next build re-renders a page only if one of them now has a different digest (the
+"verifying trace" of build systems such as Shake or Salsa). A read that is not recorded would make
+an incremental build wrong, so the model and the strings are only ever handed to templates through
+these proxies, and tests compare incremental rebuilds with clean builds after every kind of edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .model import Entry, Model
+from .strings import Strings
+
+Read = tuple[str, str]
+"""One thing a page read: ('entry', id), ('kind', kind), ('table', name), ('key', 'table:key'),
+('string', 'lang:key'), ('template', name) or ('derived', name)."""
+
+KIND_LISTS = {
+    "events": "event",
+    "people": "person",
+    "agreements": "agreement",
+    "terms": "term",
+    "organizations": "organization",
+    "sources": "source",
+    "home": "home",
+}
+"""Model attributes that hold every entry of one kind."""
+
+TABLE_KINDS = {
+    "events_of": ("event",),
+    "people_of": ("person",),
+    "replaced_by": ("agreement",),
+    "units_of": ("organization",),
+    "citers_of": None,
+    "paragraphs": ("source",),
+    "entries": None,
+}
+"""Back-reference tables, and the kinds of entry each is computed from (None: every kind)."""
+
+
+class Recorder:
+    """Collects reads into every capture that is open, the page's own and any nested one."""
+
+    def __init__(self) -> None:
+        self.captures: list[set[Read]] = [set()]
+        self._paused = 0
+
+    @property
+    def reads(self) -> set[Read]:
+        """Return what the page has read so far."""
+        return self.captures[0]
+
+    def add(self, read: Read) -> None:
+        """Record one read."""
+        if self._paused:
+            return
+        for capture in self.captures:
+            capture.add(read)
+
+    def merge(self, reads: frozenset[Read]) -> None:
+        """Record reads made earlier by a computation whose result is reused."""
+        for capture in self.captures:
+            capture |= reads
+
+    @property
+    def is_paused(self) -> bool:
+        """Return whether reads are being ignored."""
+        return self._paused > 0
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Record nothing inside the block: for work whose inputs the caller records as a summary."""
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+
+    @contextmanager
+    def capture(self) -> Iterator[set[Read]]:
+        """Collect, besides the page's reads, the reads made inside the block (for memoized results)."""
+        reads: set[Read] = set()
+        self.captures.append(reads)
+        try:
+            yield reads
+        finally:
+            self.captures.pop()
+
+
+class TrackedModel:
+    """The model as templates see it: every entry, list and table they reach is recorded."""
+
+    def __init__(self, model: Model, recorder: Recorder):
+        self._model = model
+        self._recorder = recorder
+
+    @property
+    def site(self):
+        """Return the site configuration (part of every page's key, so not recorded)."""
+        return self._model.site
+
+    def get(self, entry_id: str) -> Entry:
+        """Return the entry with this id."""
+        self._recorder.add(("entry", entry_id))
+        return self._model.entries[entry_id]
+
+    def __getattr__(self, name: str):
+        value = getattr(self._model, name)
+        if name in KIND_LISTS:
+            self._recorder.add(("kind", KIND_LISTS[name]))
+            return value
+        if name in TABLE_KINDS:
+            return TrackedTable(name, value, self._recorder)
+        raise AttributeError(f"the model has no tracked attribute {name!r}")
+
+
+class TrackedTable(Mapping):
+    """A back-reference table whose lookups are recorded one key at a time."""
+
+    def __init__(self, name: str, table: Mapping, recorder: Recorder):
+        self._name = name
+        self._table = table
+        self._recorder = recorder
+
+    def _key(self, key: str) -> None:
+        self._recorder.add(("entry", key) if self._name == "entries" else ("key", f"{self._name}:{key}"))
+
+    def __getitem__(self, key: str):
+        self._key(key)
+        return self._table[key]
+
+    def __contains__(self, key: object) -> bool:
+        self._key(str(key))
+        return key in self._table
+
+    def get(self, key: str, default=None):
+        """Return the value at key, or default."""
+        self._key(key)
+        return self._table.get(key, default)
+
+    def __iter__(self):
+        self._recorder.add(("table", self._name))
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        self._recorder.add(("table", self._name))
+        return len(self._table)
+
+
+class TrackedStrings:
+    """The UI strings as templates see them: every key asked for is recorded."""
+
+    def __init__(self, strings: Strings, recorder: Recorder):
+        self._strings = strings
+        self._recorder = recorder
+
+    def get(self, lang: str, key: str) -> str:
+        """Return the UI string `key` in `lang`."""
+        self._recorder.add(("string", f"{lang}:{key}"))
+        return self._strings.get(lang, key)
+
+
+def digest(*parts: object) -> str:
+    """Return a short stable digest of some strings or bytes."""
+    hashed = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        hashed.update(part if isinstance(part, bytes) else str(part).encode("utf-8", "surrogatepass"))
+        hashed.update(b"\0")
+    return hashed.hexdigest()
+
+
+@dataclass
+class Inputs:
+    """The current digest of anything a page may have read, computed on demand and remembered."""
+
+    model: Model
+    entry_digests: Mapping[str, str]
+    strings: Strings
+    templates: Callable[[str], str]
+    derived: Mapping[str, Callable[[], object]]
+
+    def __post_init__(self) -> None:
+        self._known: dict[Read, str] = {}
+
+    def digest_of(self, read: Read) -> str:
+        """Return the digest of one read as the inputs are now."""
+        known = self._known.get(read)
+        if known is None:
+            known = self._known[read] = self._compute(read)
+        return known
+
+    def _compute(self, read: Read) -> str:
+        what, key = read
+        if what == "entry":
+            return self.entry_digests.get(key, "absent")
+        if what == "kind":
+            return self._kinds((key,))
+        if what == "table":
+            if key == "paragraphs":
+                return digest(repr(sorted(self.model.paragraphs.items())))
+            return self._kinds(TABLE_KINDS[key])
+        if what == "key":
+            table, _, name = key.partition(":")
+            return digest(repr(getattr(self.model, table).get(name)))
+        if what == "string":
+            lang, _, name = key.partition(":")
+            return digest(repr(self.strings.tables.get(lang, {}).get(name)))
+        if what == "template":
+            return self.templates(key)
+        if what == "derived":
+            function = self.derived.get(key)
+            return digest(repr(function())) if function else "absent"
+        return "unknown"
+
+    def _kinds(self, kinds: tuple[str, ...] | None) -> str:
+        items = sorted(
+            (entry_id, value)
+            for entry_id, value in self.entry_digests.items()
+            if kinds is None or self._kind_of(entry_id) in kinds
+        )
+        return digest(repr(items))
+
+    def _kind_of(self, entry_id: str) -> str:
+        if entry_id == "(home)":
+            return "home"
+        entry = self.model.entries.get(entry_id)
+        return entry.kind if entry is not None else ""

@@ -1,0 +1,186 @@
+"""An incremental rebuild must give byte for byte what a clean build of the same input gives.
+
+Each case builds a copy of the real site (so the cache and the page manifest are warm), makes one
+kind of edit, rebuilds, and compares the output folder with a clean build, without any cache, of the
+edited copy. It also checks that entry edits re-render only a part of the site: a test that passed
+because everything was re-rendered every time would prove nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from explainer.cache import Cache
+from explainer.content import Project
+from explainer.pipeline import build
+from tests.conftest import REPO, tree_digest
+
+
+def copy_real_site(root: Path) -> Project:
+    """Copy the real site's content, layouts and seeds into `root` and return its project."""
+    for name in ("content", "layouts", "seeds"):
+        shutil.copytree(REPO / name, root / name)
+    return Project(root=root, content=root / "content", layouts=root / "layouts", output=root / "site")
+
+
+def replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
+    """Replace text in a file, failing if it is not there (an edit that did nothing tests nothing)."""
+    text = path.read_text("utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count), "utf-8")
+
+
+def edit_entry_text(root: Path) -> None:
+    replace_in(root / "content/events/confirmacion-johnson-embajador.yml", "Coronel retirado", "Coronel en retiro")
+
+
+def move_event_date(root: Path) -> None:
+    # From 2008 to the middle of January 2026: the timeline's order, groups and overview all change.
+    replace_in(root / "content/events/iniciativa-merida-2008.yml", 'date: "2008"', 'date: "2026-01-14"')
+
+
+def add_entry(root: Path) -> None:
+    source = (root / "content/events/confirmacion-johnson-embajador.yml").read_text("utf-8")
+    source = source.replace("Ronald Johnson como embajador", "Ronald Johnson como embajador (copia)")
+    source = source.replace("as ambassador to Mexico", "as ambassador to Mexico (copy)")
+    source = source.replace(
+        "tags: [nombramientos]", "tags: [nombramientos, diplomacia]\nagreements: [iniciativa-merida]"
+    )
+    (root / "content/events/confirmacion-johnson-copia.yml").write_text(source, "utf-8")
+
+
+def delete_entry(root: Path) -> None:
+    (root / "content/events/confirmacion-johnson-embajador.yml").unlink()
+
+
+def rename_entry(root: Path) -> None:
+    old, new = "incursion-venezuela-arresto-maduro", "incursion-en-venezuela"
+    (root / f"content/events/{old}.yml").rename(root / f"content/events/{new}.yml")
+    for path in (root / "content").rglob("*.yml"):
+        text = path.read_text("utf-8")
+        if f"event:{old}" in text:
+            path.write_text(text.replace(f"event:{old}", f"event:{new}"), "utf-8")
+
+
+def rename_person(root: Path) -> None:
+    # A label shown on many pages: the filters of every timeline page, event pages, JSON-LD.
+    replace_in(root / "content/people/marco-rubio.yml", "short_name: Marco Rubio", "short_name: Marco A. Rubio")
+
+
+def edit_template(root: Path) -> None:
+    replace_in(root / "layouts/templates/person.html", "<article", '<article data-edited="yes"')
+
+
+def edit_macro(root: Path) -> None:
+    replace_in(root / "layouts/templates/_macros.html", '<ul class="inline-list">', '<ul class="inline-list links">')
+
+
+def edit_string(root: Path) -> None:
+    replace_in(root / "layouts/strings/es.yml", "field.people: Personas", "field.people: Personas mencionadas")
+
+
+def edit_path_string(root: Path) -> None:
+    replace_in(root / "layouts/strings/es.yml", "path.people: personas", "path.people: gente")
+
+
+def relabel_tag(root: Path) -> None:
+    replace_in(root / "content/site.yml", "en: Appointments", "en: Nominations")
+
+
+def edit_acronym(root: Path) -> None:
+    replace_in(root / "content/terms/siglas-sre.yml", 'abbr: {es: "SRE", en: "SRE"}', 'abbr: {es: "SRE", en: "MFA"}')
+
+
+def edit_home(root: Path) -> None:
+    replace_in(
+        root / "content/home.yml",
+        "heading: {es: Qué pasó, en: What happened}",
+        "heading: {es: Qué ocurrió, en: What happened}",
+    )
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "entry text": edit_entry_text,
+    "date that moves an event": move_event_date,
+    "new entry": add_entry,
+    "deleted entry": delete_entry,
+    "renamed id": rename_entry,
+    "person's name": rename_person,
+    "template": edit_template,
+    "macro": edit_macro,
+    "string table": edit_string,
+    "URL segment in the string table": edit_path_string,
+    "tag in site.yml": relabel_tag,
+    "acronym": edit_acronym,
+    "home page": edit_home,
+}
+
+ENTRY_EDITS = {"entry text", "date that moves an event", "new entry", "deleted entry", "renamed id", "template"}
+"""Edits that must not re-render the whole site."""
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+def test_incremental_rebuild_equals_clean_build(tmp_path: Path, kind: str):
+    project = copy_real_site(tmp_path / "incremental")
+    first = build(project, search=False)
+    assert first.rendered > 100
+
+    EDITS[kind](project.root)
+    again = build(project, search=False)
+    assert again.report is not None and again.report.written, "the edit changed nothing in the output"
+
+    clean_root = tmp_path / "clean"
+    shutil.copytree(project.root, clean_root, ignore=shutil.ignore_patterns("site", ".cache"))
+    clean = Project(
+        root=clean_root, content=clean_root / "content", layouts=clean_root / "layouts", output=clean_root / "site"
+    )
+    build(clean, search=False, cache=Cache(None))
+
+    incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
+    assert sorted(incremental) == sorted(fresh)
+    differing = [name for name in fresh if incremental[name] != fresh[name]]
+    assert differing == [], f"incremental rebuild differs from a clean build in {differing[:5]}"
+    if kind in ENTRY_EDITS:
+        assert again.rendered < first.rendered / 2, f"{again.rendered} of {first.rendered} pages re-rendered"
+
+
+def test_noop_rebuild_renders_nothing_and_a_new_process_reuses_the_cache(tmp_path: Path):
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False)
+    # A new Cache object reads what the first build saved on disk, as a new process would.
+    again = build(project, search=False, cache=Cache.at(project.root))
+    assert again.rendered == 0
+    assert again.report is not None and again.report.written == ()
+
+
+def test_a_page_altered_on_disk_is_rendered_again(tmp_path: Path):
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False)
+    page = project.output / "es" / "index.html"
+    original = page.read_bytes()
+    page.write_bytes(b"tampered")
+    (project.output / "en" / "index.html").unlink()
+    again = build(project, search=False)
+    assert again.rendered == 2
+    assert page.read_bytes() == original
+    assert (project.output / "en" / "index.html").is_file()
+
+
+def test_a_damaged_cache_is_ignored(tmp_path: Path):
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False)
+    before = tree_digest(project.output)
+    for path in (project.root / ".cache").rglob("*.pickle"):
+        path.write_bytes(b"not a pickle")
+    again = build(project, search=False)
+    assert again.rendered == first_page_count(project)
+    assert tree_digest(project.output) == before
+
+
+def first_page_count(project: Project) -> int:
+    """Return how many pages a clean build of the project renders."""
+    return build(project, write=False, search=False, cache=Cache(None)).rendered
