@@ -9,11 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-
-from .trace import Read
 
 FOLDER = ".cache"
 FORMAT = 1
@@ -34,36 +31,6 @@ def code_version() -> str:
         except metadata.PackageNotFoundError:
             hashed.update(f"{name}=none\0".encode())
     return hashed.hexdigest()
-
-
-@dataclass
-class PageRecord:
-    """What one written page read, what its plan was, and the file it became."""
-
-    plan: str
-    reads: frozenset[int]
-    size: int
-    mtime_ns: int
-    digest: str
-
-
-@dataclass
-class Manifest:
-    """The pages last written to one output folder, under one site key."""
-
-    key: str
-    reads: list[Read] = field(default_factory=list)
-    read_digests: list[str] = field(default_factory=list)
-    pages: dict[str, PageRecord] = field(default_factory=dict)
-
-    def index(self, read: Read, digest: str, known: dict[Read, int]) -> int:
-        """Return the number of a read, adding it (with its current digest) if new."""
-        number = known.get(read)
-        if number is None:
-            number = known[read] = len(self.reads)
-            self.reads.append(read)
-            self.read_digests.append(digest)
-        return number
 
 
 class Cache:

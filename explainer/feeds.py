@@ -19,6 +19,7 @@ from .metadata import hreflang_alternates, text_in, words
 from .model import Agreement, Entry, Event, Model, Organization, Person, Source, Term
 from .plan import Page
 from .strings import Strings
+from .trace import Memo
 from .urls import Urls
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -35,43 +36,48 @@ def _instant(date: PartialDate) -> str:
     return f"{date.first_day().isoformat()}T00:00:00Z"
 
 
-def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
+def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
     """Return the Atom feed of the timeline in one language, newest first."""
-    etree.register_namespace("", ATOM)
-    feed = etree.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": lang})
+    feed = etree.Element("feed", {"xmlns": ATOM, "xml:lang": lang})
     _child(feed, "title", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
     _child(feed, "subtitle", text_in(model, model.site.description, lang))
     _child(feed, "id", _urn(model, f"feed:{lang}"))
     events = sorted(model.events, key=lambda e: (e.date, e.order, e.id), reverse=True)
     _child(feed, "updated", _instant(events[0].date) if events else "1970-01-01T00:00:00Z")
-    etree.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": urls.absolute(feed_paths(lang)["atom"])})
+    etree.SubElement(feed, "link", {"rel": "self", "href": urls.absolute(feed_paths(lang)["atom"])})
     etree.SubElement(
-        feed,
-        f"{{{ATOM}}}link",
-        {"rel": "alternate", "type": "text/html", "href": urls.absolute(urls.section(lang, "timeline"))},
+        feed, "link", {"rel": "alternate", "type": "text/html", "href": urls.absolute(urls.section(lang, "timeline"))}
     )
-    author = etree.SubElement(feed, f"{{{ATOM}}}author")
+    author = etree.SubElement(feed, "author")
     _child(author, "name", text_in(model, model.site.title, lang))
-    for event in events:
-        entry = etree.SubElement(feed, f"{{{ATOM}}}entry")
-        _child(entry, "title", text_in(model, event.title, lang))
-        _child(entry, "id", _urn(model, f"event:{event.id}:{lang}"))
-        _child(entry, "updated", _instant(event.date))
-        _child(entry, "published", _instant(event.date))
-        etree.SubElement(
-            entry,
-            f"{{{ATOM}}}link",
-            {"rel": "alternate", "type": "text/html", "href": urls.absolute(urls.entry(event, lang))},
-        )
-        status = strings.get(lang, f"status.{event.status}")
-        summary = f"{format_partial_date(event.date, lang)} ({status}). {words(model, event.summary, lang)}"
-        _child(entry, "summary", summary)
     etree.indent(feed)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + etree.tostring(feed, encoding="utf-8") + b"\n"
+    head = etree.tostring(feed, encoding="unicode").removesuffix("</feed>")
+    # Each entry's XML is kept between builds; an edit redoes only the entries it touches.
+    entries = [
+        memo.get(("atom", event.id, lang), lambda m, s, event=event: _atom_entry(m.get(event.id), m, urls, s, lang))
+        for event in events
+    ]
+    return ('<?xml version="1.0" encoding="utf-8"?>\n' + head + "".join(entries) + "</feed>\n").encode("utf-8")
+
+
+def _atom_entry(event: Event, model: Model, urls: Urls, strings: Strings, lang: str) -> str:
+    entry = etree.Element("entry")
+    _child(entry, "title", text_in(model, event.title, lang))
+    _child(entry, "id", _urn(model, f"event:{event.id}:{lang}"))
+    _child(entry, "updated", _instant(event.date))
+    _child(entry, "published", _instant(event.date))
+    etree.SubElement(
+        entry, "link", {"rel": "alternate", "type": "text/html", "href": urls.absolute(urls.entry(event, lang))}
+    )
+    status = strings.get(lang, f"status.{event.status}")
+    summary = f"{format_partial_date(event.date, lang)} ({status}). {words(model, event.summary, lang)}"
+    _child(entry, "summary", summary)
+    etree.indent(entry, level=1)
+    return "  " + etree.tostring(entry, encoding="unicode") + "\n"
 
 
 def _child(parent: etree.Element, name: str, text: str) -> etree.Element:
-    element = etree.SubElement(parent, f"{{{ATOM}}}{name}")
+    element = etree.SubElement(parent, name)
     element.text = text
     return element
 
@@ -82,7 +88,7 @@ def _urn(model: Model, name: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"explainer:{site}:{name}").urn
 
 
-def calendar(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
+def calendar(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
     """Return an ICS calendar of the events known to the day or the month, each an all-day event.
 
     An event known only to its year is left out: a year-long entry would fill every day of a reader's
@@ -93,10 +99,17 @@ def calendar(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
-    for event in model.events:
-        if event.date.precision != "year":
-            cal.add_component(_calendar_event(event, model, urls, strings, lang))
-    return cal.to_ical()
+    end = b"END:VCALENDAR\r\n"
+    head = cal.to_ical().removesuffix(end)
+    items = [
+        memo.get(
+            ("ics", event.id, lang),
+            lambda m, s, event=event: _calendar_event(m.get(event.id), m, urls, s, lang).to_ical(),
+        )
+        for event in model.events
+        if event.date.precision != "year"
+    ]
+    return head + b"".join(items) + end
 
 
 def _calendar_event(event: Event, model: Model, urls: Urls, strings: Strings, lang: str) -> icalendar.Event:
@@ -126,15 +139,26 @@ def _span(date: PartialDate) -> tuple[datetime.date, datetime.date]:
     return start, (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-def data_export(model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
+def data_export(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
     """Return every entry in one language as JSON, with ids, links, citations and back-references."""
-    document = {
-        "site": text_in(model, model.site.title, lang),
-        "language": lang,
-        "licence": strings.get(lang, "data.licence"),
-        "entries": [_export(entry, model, urls, lang) for entry in model.entries.values()],
-    }
-    return (json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    records = [
+        memo.get(
+            ("json", entry.id, lang),
+            lambda m, s, entry=entry: _dumps(_export(m.get(entry.id), m, urls, lang)).replace("\n", "\n    "),
+        )
+        for entry in model.entries.values()
+    ]
+    # Laid out as json.dumps(indent=2, sort_keys=True) lays out the whole document, a record at a time.
+    entries = "[\n    " + ",\n    ".join(records) + "\n  ]" if records else "[]"
+    return (
+        f'{{\n  "entries": {entries},\n  "language": {_dumps(lang)},\n'
+        f'  "licence": {_dumps(strings.get(lang, "data.licence"))},\n'
+        f'  "site": {_dumps(text_in(model, model.site.title, lang))}\n}}\n'
+    ).encode()
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
 
 
 _TEXTS = {
@@ -242,7 +266,7 @@ _FIELDS = {
 }
 
 
-def sitemap(pages: list[Page], model: Model, urls: Urls) -> bytes | None:
+def sitemap(pages: list[Page], model: Model, urls: Urls, memo: Memo) -> bytes | None:
     """Return sitemap.xml with every page and its language alternates; None when URLs cannot be absolute."""
     if "://" not in urls.base_url:
         return None
@@ -253,11 +277,17 @@ def sitemap(pages: list[Page], model: Model, urls: Urls) -> bytes | None:
         # Not-found pages are not content; untranslated stand-ins point to their original instead.
         if page.template.endswith("404.html") or page.fallback:
             continue
+        urls_of_page = memo.get(
+            ("sitemap", page.file, page.key, page.fallback, tuple(sorted(page.alternates.items()))),
+            lambda m, s, page=page: (
+                urls.absolute(page.path),
+                [(lang, urls.absolute(path)) for lang, path in hreflang_alternates(page, m, urls).items()],
+            ),
+        )
         url = etree.SubElement(root, f"{{{SITEMAP}}}url")
-        etree.SubElement(url, f"{{{SITEMAP}}}loc").text = urls.absolute(page.path)
-        for lang, path in hreflang_alternates(page, model, urls).items():
-            attributes = {"rel": "alternate", "hreflang": lang, "href": urls.absolute(path)}
-            etree.SubElement(url, f"{{{XHTML}}}link", attributes)
+        etree.SubElement(url, f"{{{SITEMAP}}}loc").text = urls_of_page[0]
+        for lang, href in urls_of_page[1]:
+            etree.SubElement(url, f"{{{XHTML}}}link", {"rel": "alternate", "hreflang": lang, "href": href})
     etree.indent(root)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + etree.tostring(root, encoding="utf-8") + b"\n"
 
@@ -270,15 +300,15 @@ def robots(urls: Urls, has_sitemap: bool) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def machine_outputs(model: Model, urls: Urls, strings: Strings, pages: list[Page]) -> dict[str, bytes]:
+def machine_outputs(model: Model, urls: Urls, strings: Strings, pages: list[Page], memo: Memo) -> dict[str, bytes]:
     """Return the feeds, calendars, exports, sitemap and robots.txt by output path."""
     outputs: dict[str, bytes] = {}
     for lang in model.site.languages:
         paths = feed_paths(lang)
-        outputs[paths["atom"]] = atom_feed(model, urls, strings, lang)
-        outputs[paths["ics"]] = calendar(model, urls, strings, lang)
-        outputs[paths["json"]] = data_export(model, urls, strings, lang)
-    site_map = sitemap(pages, model, urls)
+        outputs[paths["atom"]] = atom_feed(model, urls, strings, lang, memo)
+        outputs[paths["ics"]] = calendar(model, urls, strings, lang, memo)
+        outputs[paths["json"]] = data_export(model, urls, strings, lang, memo)
+    site_map = sitemap(pages, model, urls, memo)
     if site_map is not None:
         outputs["sitemap.xml"] = site_map
     outputs["robots.txt"] = robots(urls, site_map is not None)

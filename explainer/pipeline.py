@@ -2,34 +2,55 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .cache import Cache, Manifest, PageRecord
+from .cache import Cache
 from .content import HOME_FILE, Project, read_entries, read_home, read_site_config
 from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs
 from .links import build_model
-from .model import Model
+from .model import Model, SiteConfig
 from .output import WriteReport, write_file, write_site
 from .plan import Page, plan_pages
 from .render import derived_inputs, make_environment, render_pages
 from .search import BUNDLE, index_folder, index_pages
 from .strings import Strings, read_strings
-from .trace import Inputs, digest
+from .trace import Inputs, Manifest, Memo, PageRecord, digest
 from .urls import Urls
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What a build made: the model, the files by path, what writing changed, and how many pages rendered."""
+    """What a build made: the files by path, what writing changed, how many pages it rendered, the model."""
 
-    model: Model
     outputs: Mapping[str, bytes]
     report: WriteReport | None
-    rendered: int = 0
+    rendered: int
+    site: SiteConfig
+    load_model: Callable[[], Model]
+
+    @functools.cached_property
+    def model(self) -> Model:
+        """Return the model the site was built from (read again if the build found nothing to do)."""
+        return self.load_model()
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """What the last successful build into an output folder read and wrote, to recognize a no-op quickly."""
+
+    stamp: str
+    files: dict[str, tuple[int, int]]
+    texts: tuple[str, ...]
+    pages_digest: bytes
+    search: bool
+    total: int
+    """How many files the site had, search index included."""
 
 
 def project_at(root: Path, output: Path | None = None) -> Project:
@@ -55,32 +76,27 @@ def build(
     and, when writing, every page whose inputs have not changed since it was written.
     """
     cache = cache if cache is not None else Cache.at(project.root)
+    site, strings = read_settings(project, base_url)
 
-    # Read the site configuration and the UI words of each language.
-    site, errors = read_site_config(project)
-    if site is None:
-        raise BuildFailed(errors)
-    if base_url is not None:
-        site = replace(site, base_url=_normalize_base_url(base_url))
-    strings, string_errors = read_strings(project.layouts / "strings", site.languages, project.shown)
-    errors += string_errors
+    # Nothing read has changed since the last build into this folder, which is as it left it: done.
+    if write:
+        last = cache.part("last").get(str(project.output))
+        stamp = _inputs_stamp(project, site, allow_missing, cache.code, last.texts if last else ())
+        if (
+            last is not None
+            and (last.stamp, last.search) == (stamp, search)
+            and _as_left(project.output, last, search and index_now)
+        ):
+            return BuildResult(
+                SiteFiles({}, project.output, list(last.files)),
+                WriteReport((), (), last.total),
+                0,
+                site,
+                lambda: read_model(project, site, strings, allow_missing, cache)[0],
+            )
 
     # Read every entry (reusing what the cache parsed before), then resolve references into the model.
-    files = read_entries(project, site.languages, allow_missing=allow_missing, memo=cache.part("entries"))
-    errors += files.errors
-    home, home_errors = read_home(project, site.languages, allow_missing=allow_missing)
-    errors += home_errors
-    checked = cache.part("markdown")
-    known_texts = len(checked)
-    model, model_errors = build_model(site, files.entries, project.root, frozenset(files.unreadable), home, checked)
-    errors += model_errors
-    if errors or model is None or strings is None:
-        raise BuildFailed(errors)
-    _keep_in_cache(
-        cache, "entries", files.memo, changed=bool(files.parsed) or len(files.memo) != len(cache.part("entries"))
-    )
-    if len(checked) != known_texts or model_errors:
-        cache.changed("markdown")
+    model, digests = read_model(project, site, strings, allow_missing, cache)
 
     # Plan the pages; render those whose inputs changed since they were written (all, when not writing).
     urls = Urls(site.base_url, strings)
@@ -89,11 +105,7 @@ def build(
         raise BuildFailed(errors)
     env = make_environment(project.layouts / "templates")
     inputs = Inputs(
-        model,
-        {**files.digests, "(home)": _file_digest(project.content / HOME_FILE)},
-        strings,
-        _template_digests(project.layouts / "templates"),
-        derived_inputs(model, urls),
+        model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
     site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
     manifests = cache.part("pages")
@@ -104,8 +116,14 @@ def build(
     rendered = render_pages(env, model, strings, urls, stale, {})
     if rendered.errors:
         raise BuildFailed(rendered.errors)
+
+    # Feeds, calendars and exports: each entry's part is reused from the last build if unchanged.
     made: dict[str, bytes] = dict(rendered.outputs)
-    made.update(machine_outputs(model, urls, strings, pages))
+    fragments = cache.part("fragments")
+    memo = Memo(fragments.get("memo"), site_key, inputs, model, strings)
+    made.update(machine_outputs(model, urls, strings, pages, memo))
+    fragments["memo"] = memo.next
+    cache.changed("fragments")
     made.update(read_static(project.layouts / "static"))
     if not write:
         if search:
@@ -114,7 +132,7 @@ def build(
                 raise BuildFailed(errors)
             made.update(bundle)
             made[SEARCH_STAMP] = _digest_pages({p.file: digest(made[p.file]) for p in pages})
-        return BuildResult(model, made, None, len(stale))
+        return BuildResult(made, None, len(stale), site, lambda: model)
 
     # Write only what changed; nothing was touched before this point. Search then indexes the written
     # pages (rather than a second copy of them) and its bundle is written under pagefind/.
@@ -124,26 +142,116 @@ def build(
     manifests.clear()
     manifests[str(project.output)] = manifest
     cache.changed("pages")
-    cache.save()
-    pages_digest = _digest_pages({name: record.digest for name, record in manifest.pages.items()})
+    pages_digest = _digest_pages({name: record.digest for name, record in manifest.records.items()})
     outputs = SiteFiles(made, project.output, [*kept, *sorted(made)])
     if search and index_now:
         bundle, index_report = update_search_index(project.output, pages_digest)
         outputs = SiteFiles({**made, **bundle, SEARCH_STAMP: pages_digest}, project.output, outputs.names)
         report = report.merged(index_report)
-    return BuildResult(model, outputs, report, len(stale))
+    texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
+    stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts)
+    _remember_build(
+        cache,
+        project,
+        manifest,
+        made,
+        LastBuild(stamp, {}, texts, pages_digest, search, len(report.written) + report.unchanged),
+    )
+    cache.save()
+    return BuildResult(outputs, report, len(stale), site, lambda: model)
+
+
+def read_settings(project: Project, base_url: str | None) -> tuple[SiteConfig, Strings]:
+    """Read content/site.yml and the UI words of each language; raise BuildFailed on any problem."""
+    site, errors = read_site_config(project)
+    if site is None:
+        raise BuildFailed(errors)
+    if base_url is not None:
+        site = replace(site, base_url=_normalize_base_url(base_url))
+    strings, errors = read_strings(project.layouts / "strings", site.languages, project.shown)
+    if errors or strings is None:
+        raise BuildFailed(errors)
+    return site, strings
+
+
+def read_model(
+    project: Project, site: SiteConfig, strings: Strings, allow_missing: bool, cache: Cache
+) -> tuple[Model, dict[str, str]]:
+    """Read every entry and the home page, resolve references; return the model and each entry's digest."""
+    files = read_entries(project, site.languages, allow_missing=allow_missing, memo=cache.part("entries"))
+    errors = list(files.errors)
+    home, home_errors = read_home(project, site.languages, allow_missing=allow_missing)
+    errors += home_errors
+    checked = cache.part("markdown")
+    known_texts = len(checked)
+    model, model_errors = build_model(site, files.entries, project.root, frozenset(files.unreadable), home, checked)
+    errors += model_errors
+    if errors or model is None:
+        raise BuildFailed(errors)
+    if files.parsed or len(files.memo) != len(cache.part("entries")):
+        _replace_part(cache, "entries", files.memo)
+    if len(checked) != known_texts:
+        cache.changed("markdown")
+    return model, {**files.digests, "(home)": _file_digest(project.content / HOME_FILE)}
+
+
+def _inputs_stamp(project: Project, site: SiteConfig, allow_missing: bool, code: str, texts: tuple[str, ...]) -> str:
+    # Every file the build reads: content, layouts, and the source texts the last build found.
+    hashed = hashlib.blake2b(digest_size=16)
+    hashed.update(f"{code}\0{site!r}\0{allow_missing}\0".encode())
+    for folder in (project.content, project.layouts):
+        for directory, subdirs, names in os.walk(folder):
+            subdirs.sort()
+            for name in sorted(names):
+                path = os.path.join(directory, name)
+                hashed.update(f"{os.path.relpath(path, project.root)}\0".encode())
+                hashed.update(_read_or_nothing(path) + b"\0")
+    for text in texts:
+        hashed.update(f"{text}\0".encode() + _read_or_nothing(project.root / text) + b"\0")
+    return hashed.hexdigest()
+
+
+def _read_or_nothing(path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b"\0missing"
+
+
+def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:
+    # Each file still has the size and time it had when written; the search index covers these pages.
+    for name, (size, mtime_ns) in last.files.items():
+        try:
+            status = os.stat(output / name)
+        except OSError:
+            return False
+        if status.st_size != size or status.st_mtime_ns != mtime_ns:
+            return False
+    if with_search:
+        stamp = output / SEARCH_STAMP
+        return stamp.is_file() and stamp.read_bytes() == last.pages_digest
+    return True
+
+
+def _remember_build(
+    cache: Cache, project: Project, manifest: Manifest, made: Mapping[str, bytes], last: LastBuild
+) -> None:
+    files = last.files
+    files.update((name, (record.size, record.mtime_ns)) for name, record in manifest.records.items())
+    for name in made:
+        if name not in files:
+            status = (project.output / name).stat()
+            files[name] = (status.st_size, status.st_mtime_ns)
+    _replace_part(cache, "last", {str(project.output): last})
 
 
 def stale_pages(manifest: Manifest, pages: list[Page], inputs: Inputs, output: Path) -> list[Page]:
     """Return the pages to render: new ones, changed plans, missing or altered files, and changed inputs."""
-    changed = {
-        number
-        for number, (read, was) in enumerate(zip(manifest.reads, manifest.read_digests, strict=True))
-        if inputs.digest_of(read) != was
-    }
+    changed = manifest.changed(inputs)
     stale = []
     for page in pages:
-        record = manifest.pages.get(page.file)
+        record = manifest.records.get(page.file)
         if (
             record is None
             or record.plan != _plan_of(page)
@@ -156,21 +264,23 @@ def stale_pages(manifest: Manifest, pages: list[Page], inputs: Inputs, output: P
 
 def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs, output: Path) -> Manifest:
     """Return the manifest after this build: the reads and files of rendered pages, the others as they were."""
-    manifest = Manifest(previous.key, list(previous.reads), [inputs.digest_of(read) for read in previous.reads])
-    numbers = {read: number for number, read in enumerate(manifest.reads)}
+    manifest = previous.successor(inputs)
+    numbers = manifest.numbers()
     for page in pages:
         data = rendered.outputs.get(page.file)
         if data is None:
-            manifest.pages[page.file] = previous.pages[page.file]
+            manifest.records[page.file] = previous.records[page.file]
             continue
         status = (output / page.file).stat()
-        reads = frozenset(manifest.index(read, inputs.digest_of(read), numbers) for read in rendered.reads[page.file])
-        manifest.pages[page.file] = PageRecord(_plan_of(page), reads, status.st_size, status.st_mtime_ns, digest(data))
+        reads = frozenset(manifest.number(read, inputs, numbers) for read in rendered.reads[page.file])
+        manifest.records[page.file] = PageRecord(
+            _plan_of(page), reads, status.st_size, status.st_mtime_ns, digest(data)
+        )
     return manifest
 
 
 def _plan_of(page: Page) -> str:
-    return repr(
+    return digest(
         (
             page.path,
             page.lang,
@@ -192,12 +302,11 @@ def _unaltered(path: Path, record: PageRecord) -> bool:
     return status.st_size == record.size and status.st_mtime_ns == record.mtime_ns
 
 
-def _keep_in_cache(cache: Cache, name: str, table: dict, *, changed: bool) -> None:
-    if changed:
-        current = cache.part(name)
-        current.clear()
-        current.update(table)
-        cache.changed(name)
+def _replace_part(cache: Cache, name: str, table: dict) -> None:
+    current = cache.part(name)
+    current.clear()
+    current.update(table)
+    cache.changed(name)
 
 
 def _file_digest(path: Path) -> str:

@@ -103,7 +103,7 @@ def serve(
         elapsed = (time.perf_counter() - started) * 1000
         report = result.report
         print(f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True)
-        base_path[0] = urlsplit(result.model.site.base_url).path or "/"
+        base_path[0] = urlsplit(result.site.base_url).path or "/"
 
     indexer = SearchIndexer(project.output)
     rebuild()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .model import Entry, Model
 from .strings import Strings
@@ -232,3 +233,92 @@ class Inputs:
             return "home"
         entry = self.model.entries.get(entry_id)
         return entry.kind if entry is not None else ""
+
+
+@dataclass
+class PageRecord:
+    """What one written page read, what its plan was, and the file it became."""
+
+    plan: str
+    reads: frozenset[int]
+    size: int
+    mtime_ns: int
+    digest: str
+
+
+@dataclass
+class Fragment:
+    """A memoized result and what computing it read."""
+
+    reads: frozenset[int]
+    value: object
+
+
+@dataclass
+class Manifest:
+    """Records (pages written, or memoized fragments) with the reads each made, under one site key.
+
+    Reads are numbered once and shared by all records, with their digest as of the last build.
+    """
+
+    key: str
+    reads: list[Read] = field(default_factory=list)
+    read_digests: list[str] = field(default_factory=list)
+    records: dict = field(default_factory=dict)
+
+    def changed(self, inputs: Inputs) -> set[int]:
+        """Return the numbers of the reads whose digest is no longer the recorded one."""
+        return {
+            number
+            for number, (read, was) in enumerate(zip(self.reads, self.read_digests, strict=True))
+            if inputs.digest_of(read) != was
+        }
+
+    def successor(self, inputs: Inputs) -> Manifest:
+        """Return an empty manifest for this build that keeps the numbering, with current digests."""
+        return Manifest(self.key, list(self.reads), [inputs.digest_of(read) for read in self.reads])
+
+    def number(self, read: Read, inputs: Inputs, known: dict[Read, int]) -> int:
+        """Return the number of a read, adding it (with its current digest) if new."""
+        number = known.get(read)
+        if number is None:
+            number = known[read] = len(self.reads)
+            self.reads.append(read)
+            self.read_digests.append(inputs.digest_of(read))
+        return number
+
+    def numbers(self) -> dict[Read, int]:
+        """Return each read's number."""
+        return {read: number for number, read in enumerate(self.reads)}
+
+
+T = TypeVar("T")
+
+
+class Memo:
+    """Results of computations over the model, reused by the next build while nothing they read changed.
+
+    Used for the parts of feeds and exports that each entry contributes: on a large site, redoing
+    them all for every edit would cost more than the pages the edit touches.
+    """
+
+    def __init__(self, previous: Manifest | None, key: str, inputs: Inputs, model: Model, strings: Strings):
+        self.previous = previous if previous is not None and previous.key == key else Manifest(key)
+        self.changed = self.previous.changed(inputs)
+        self.next = self.previous.successor(inputs)
+        self._numbers = self.next.numbers()
+        self.inputs = inputs
+        self.model = model
+        self.strings = strings
+
+    def get(self, name: object, compute: Callable[[TrackedModel, TrackedStrings], T]) -> T:
+        """Return the result named `name`: the last build's if what it read is unchanged, else computed."""
+        record = self.previous.records.get(name)
+        if record is not None and self.changed.isdisjoint(record.reads):
+            self.next.records[name] = record
+            return record.value
+        recorder = Recorder()
+        value = compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
+        reads = frozenset(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
+        self.next.records[name] = Fragment(reads, value)
+        return value

@@ -103,7 +103,14 @@ def edit_home(root: Path) -> None:
     )
 
 
+def edit_source_text(root: Path) -> None:
+    # Not under content/: the build must still notice that a cited paragraph of the article changed.
+    seed = next((root / "seeds").iterdir())
+    replace_in(seed, "con más de cuatro décadas de servicio", "con más de cuarenta años de servicio")
+
+
 EDITS: dict[str, Callable[[Path], None]] = {
+    "source text": edit_source_text,
     "entry text": edit_entry_text,
     "date that moves an event": move_event_date,
     "new entry": add_entry,
