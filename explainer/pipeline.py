@@ -113,14 +113,14 @@ def build(
     if previous is None or previous.key != site_key:
         previous = Manifest(site_key)
     stale = stale_pages(previous, pages, inputs, project.output) if write else pages
-    rendered = render_pages(env, model, strings, urls, stale, {})
+    fragments = cache.part("fragments")
+    memo = Memo(fragments.get("memo"), site_key, inputs, model, strings)
+    rendered = render_pages(env, model, strings, urls, stale, {}, memo)
     if rendered.errors:
         raise BuildFailed(rendered.errors)
 
     # Feeds, calendars and exports: each entry's part is reused from the last build if unchanged.
     made: dict[str, bytes] = dict(rendered.outputs)
-    fragments = cache.part("fragments")
-    memo = Memo(fragments.get("memo"), site_key, inputs, model, strings)
     made.update(machine_outputs(model, urls, strings, pages, memo))
     fragments["memo"] = memo.next
     cache.changed("fragments")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -18,12 +18,12 @@ from .errors import ContentError
 from .feeds import feed_paths
 from .markup import MarkdownRenderer
 from .metadata import hreflang_alternates, json_ld, script_hash, script_tag, words
-from .model import Agreement, Entry, Label, Model, Person
+from .model import Agreement, Entry, Event, Label, Model, Person
 from .parallel import map_in_shares
 from .plan import Page
 from .strings import MissingString, Strings
 from .timeline import Facet, facet_summary, group_events, lay_out_overview, timeline_facets
-from .trace import Read, Recorder, TrackedModel, TrackedStrings
+from .trace import Memo, Read, Recorder, TrackedModel, TrackedStrings
 from .urls import Urls
 
 
@@ -63,13 +63,18 @@ class View:
         markdown: MarkdownRenderer,
         cache: dict,
         recorder: Recorder | None = None,
+        env: jinja2.Environment | None = None,
+        memo: Memo | None = None,
     ):
         # Templates reach the model and the strings only through these proxies, which record what
         # the page read; `raw` is for work whose inputs are recorded by hand (see `derived`).
         self.recorder = recorder or Recorder()
         self.raw = model
+        self.raw_strings = strings
         self.model = TrackedModel(model, self.recorder)
         self.strings = TrackedStrings(strings, self.recorder)
+        self.env = env
+        self.fragments = memo
         self.urls = urls
         if page.entry is not None:
             self.recorder.add(("entry", page.entry.id))
@@ -268,6 +273,32 @@ class View:
         self._timeline = {"groups": groups, "overview": lay_out_overview(groups), "facets": facets, "active": active}
         return self._timeline
 
+    def timeline_item(self, event: Event, level: int) -> Markup:
+        """Return one event of a timeline as a list item.
+
+        A timeline may list thousands of events: each item is kept between builds (with what it read),
+        so that an edit re-renders only its own event's items.
+        """
+
+        def compute(recorder: Recorder) -> Markup:
+            view = View(self.raw, self.raw_strings, self.urls, self.page, self.markdown, self.cache, recorder, self.env)
+            template_recorder, self.env.recorder = self.env.recorder, recorder
+            try:
+                html = self.env.get_template("_timeline_item.html").render(
+                    event=view.model.get(event.id), level=level, v=view
+                )
+            finally:
+                self.env.recorder = template_recorder
+            return Markup(html.strip())
+
+        name = ("timeline-item", event.id, self.page_lang, level)
+        if self.fragments is None:
+            html, reads = compute(recorder := Recorder()), frozenset(recorder.reads)
+        else:
+            html, reads = self.fragments.traced(name, compute)
+        self.recorder.merge(reads)
+        return html
+
     def filter_items(self, kind: str) -> Markup:
         """Return the filter links of one kind as list items, the current page's marked.
 
@@ -366,13 +397,23 @@ class Rendered:
     outputs: dict[str, bytes]
     reads: dict[str, frozenset[Read]]
     errors: list[ContentError]
+    fragments: dict = field(default_factory=dict)
 
 
 def render_pages(
-    env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], extra: Mapping[str, object]
+    env: jinja2.Environment,
+    model: Model,
+    strings: Strings,
+    urls: Urls,
+    pages: list[Page],
+    extra: Mapping[str, object],
+    memo: Memo | None = None,
 ) -> Rendered:
-    """Render pages to bytes by output file, across the machine's cores; record their reads; collect errors."""
-    results = map_in_shares(lambda share: _render(env, model, strings, urls, share, extra), pages, PARALLEL_FROM)
+    """Render pages to bytes by output file, across the machine's cores; record their reads; collect errors.
+
+    `memo` keeps the parts of pages that many pages repeat (timeline items) between builds.
+    """
+    results = map_in_shares(lambda share: _render(env, model, strings, urls, share, extra, memo), pages, PARALLEL_FROM)
     outputs: dict[str, bytes] = {}
     reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
@@ -380,7 +421,10 @@ def render_pages(
         outputs.update(share.outputs)
         reads.update(share.reads)
         errors += share.errors
-    return Rendered(outputs, reads, errors)
+        if memo is not None:
+            # A worker's memo is its own copy: what it computed comes back with its pages.
+            memo.adopt(share.fragments)
+    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {})
 
 
 def derived_inputs(model: Model, urls: Urls) -> dict[str, Callable[[], object]]:
@@ -392,7 +436,13 @@ def derived_inputs(model: Model, urls: Urls) -> dict[str, Callable[[], object]]:
 
 
 def _render(
-    env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], extra: Mapping[str, object]
+    env: jinja2.Environment,
+    model: Model,
+    strings: Strings,
+    urls: Urls,
+    pages: list[Page],
+    extra: Mapping[str, object],
+    memo: Memo | None,
 ) -> Rendered:
     outputs: dict[str, bytes] = {}
     reads: dict[str, frozenset[Read]] = {}
@@ -402,7 +452,7 @@ def _render(
     acronyms: dict[str, tuple[Acronym, ...]] = {}
     for page in pages:
         recorder = Recorder()
-        view = View(model, strings, urls, page, markdown, cache, recorder)
+        view = View(model, strings, urls, page, markdown, cache, recorder, env, memo)
         env.recorder = recorder
         try:
             html = env.get_template(page.template).render(page=page, v=view, model=view.model, site=model.site, **extra)
@@ -425,4 +475,4 @@ def _render(
             html = mark_acronyms(html, acronyms[page.lang], urls.href(page.path))
         outputs[page.file] = html.encode("utf-8")
         reads[page.file] = frozenset(recorder.reads)
-    return Rendered(outputs, reads, errors)
+    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {})

@@ -310,15 +310,31 @@ class Memo:
         self.inputs = inputs
         self.model = model
         self.strings = strings
+        self.computed: dict[object, tuple[frozenset[Read], object]] = {}
 
     def get(self, name: object, compute: Callable[[TrackedModel, TrackedStrings], T]) -> T:
         """Return the result named `name`: the last build's if what it read is unchanged, else computed."""
-        record = self.previous.records.get(name)
-        if record is not None and self.changed.isdisjoint(record.reads):
+        return self.traced(
+            name, lambda recorder: compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
+        )[0]
+
+    def traced(self, name: object, compute: Callable[[Recorder], T]) -> tuple[T, frozenset[Read]]:
+        """Return the result named `name` and what it read; `compute` records its reads in the recorder given."""
+        record = self.next.records.get(name)
+        if record is None:
+            record = self.previous.records.get(name)
+            if record is None or not self.changed.isdisjoint(record.reads):
+                recorder = Recorder()
+                value = compute(recorder)
+                self.computed[name] = (frozenset(recorder.reads), value)
+                reads = frozenset(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
+                record = Fragment(reads, value)
             self.next.records[name] = record
-            return record.value
-        recorder = Recorder()
-        value = compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
-        reads = frozenset(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
-        self.next.records[name] = Fragment(reads, value)
-        return value
+        return record.value, frozenset(self.next.reads[number] for number in record.reads)
+
+    def adopt(self, computed: dict) -> None:
+        """Take in results computed by a worker process (which has its own copy of this memo)."""
+        for name, (reads, value) in computed.items():
+            if name not in self.next.records:
+                numbers = frozenset(self.next.number(read, self.inputs, self._numbers) for read in reads)
+                self.next.records[name] = Fragment(numbers, value)
