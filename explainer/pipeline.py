@@ -68,12 +68,14 @@ def build(
     search: bool = True,
     index_now: bool = True,
     cache: Cache | None = None,
+    save: bool = True,
 ) -> BuildResult:
     """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched.
 
     With `index_now=False` the search index is left for `update_search_index`, run after the pages.
     `cache` (by default the project's .cache/) lets the build reuse parsed entries, Markdown checks
-    and, when writing, every page whose inputs have not changed since it was written.
+    and, when writing, every page whose inputs have not changed since it was written; it is written
+    back at the end unless `save` is false (serve saves it after the browser has reloaded).
     """
     cache = cache if cache is not None else Cache.at(project.root)
     site, strings = read_settings(project, base_url)
@@ -157,7 +159,8 @@ def build(
         made,
         LastBuild(stamp, {}, texts, pages_digest, search, len(report.written) + report.unchanged),
     )
-    cache.save()
+    if save:
+        cache.save()
     return BuildResult(outputs, report, len(stale), site, lambda: model)
 
 

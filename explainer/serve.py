@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import httpserver, ioloop, netutil, web
 
+from .cache import Cache
 from .content import Project
 from .errors import BuildFailed
 from .output import OutputRefused
@@ -85,11 +86,21 @@ def serve(
     """Build, then serve and rebuild on every save until interrupted; return the exit code."""
     state = ServeState()
     base_path = ["/"]
+    # One cache for the whole run: a rebuild never reads it from disk again.
+    cache = Cache.at(project.root)
 
     def rebuild() -> None:
         started = time.perf_counter()
         try:
-            result = build(project, base_url=base_url, allow_missing=allow_missing, search=search, index_now=False)
+            result = build(
+                project,
+                base_url=base_url,
+                allow_missing=allow_missing,
+                search=search,
+                index_now=False,
+                cache=cache,
+                save=False,
+            )
         except (BuildFailed, OutputRefused) as failed:
             state.errors = [str(error) for error in getattr(failed, "errors", [failed])]
             print("\n".join(state.errors), file=sys.stderr, flush=True)
@@ -104,6 +115,8 @@ def serve(
         report = result.report
         print(f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True)
         base_path[0] = urlsplit(result.site.base_url).path or "/"
+        # Saved after the pages are out, so that the next `build` in a new process starts warm.
+        cache.save()
 
     indexer = SearchIndexer(project.output)
     rebuild()
