@@ -81,21 +81,22 @@ def build(
     site, strings = read_settings(project, base_url)
 
     # Nothing read has changed since the last build into this folder, which is as it left it: done.
-    if write:
-        last = cache.part("last").get(str(project.output))
-        stamp = _inputs_stamp(project, site, allow_missing, cache.code, last.texts if last else ())
-        if (
-            last is not None
-            and (last.stamp, last.search) == (stamp, search)
-            and _as_left(project.output, last, search and index_now)
-        ):
-            return BuildResult(
-                SiteFiles({}, project.output, list(last.files)),
-                WriteReport((), (), last.total),
-                0,
-                site,
-                lambda: read_model(project, site, strings, allow_missing, cache)[0],
-            )
+    # The stamp is taken before anything is read, so that a save during the build is never missed.
+    last = cache.part("last").get(str(project.output)) if write else None
+    last_texts = last.texts if last else ()
+    stamp = _inputs_stamp(project, site, allow_missing, cache.code, last_texts) if write else ""
+    if (
+        last is not None
+        and (last.stamp, last.search) == (stamp, search)
+        and _as_left(project.output, last, search and index_now)
+    ):
+        return BuildResult(
+            SiteFiles({}, project.output, list(last.files)),
+            WriteReport((), (), last.total),
+            0,
+            site,
+            lambda: read_model(project, site, strings, allow_missing, cache)[0],
+        )
 
     # Read every entry (reusing what the cache parsed before), then resolve references into the model.
     model, digests = read_model(project, site, strings, allow_missing, cache)
@@ -151,7 +152,9 @@ def build(
         outputs = SiteFiles({**made, **bundle, SEARCH_STAMP: pages_digest}, project.output, outputs.names)
         report = report.merged(index_report)
     texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
-    stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts)
+    if texts != last_texts:
+        # A source text new to this build: rarely so, and only a slower next build if it raced a save.
+        stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts)
     _remember_build(
         cache,
         project,

@@ -118,6 +118,9 @@ def serve(
         # Saved after the pages are out, so that the next `build` in a new process starts warm.
         cache.save()
 
+    # Watch from before the first build: a save made while it runs must not go unnoticed.
+    content = FolderWatcher([project.content, project.layouts, project.root / "seeds"])
+    code = FolderWatcher([CODE_DIR], suffix=".py")
     indexer = SearchIndexer(project.output)
     rebuild()
     if search and not state.errors:
@@ -134,8 +137,6 @@ def serve(
     )
     httpserver.HTTPServer(application).add_sockets(sockets)
 
-    content = FolderWatcher([project.content, project.layouts, project.root / "seeds"])
-    code = FolderWatcher([CODE_DIR], suffix=".py")
     last_change = [None]
 
     def tick() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from explainer import pipeline
 from explainer.cache import Cache
 from explainer.content import Project
 from explainer.pipeline import build
@@ -191,3 +192,25 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path):
 def first_page_count(project: Project) -> int:
     """Return how many pages a clean build of the project renders."""
     return build(project, write=False, search=False, cache=Cache(None)).rendered
+
+
+def test_a_save_during_a_build_is_built_by_the_next_one(tmp_path: Path, monkeypatch):
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False)
+    event = project.content / "events/confirmacion-johnson-embajador.yml"
+    real_read_model = pipeline.read_model
+
+    def read_then_save(*args, **kwargs):
+        # The editor saves right after the build has read the entries.
+        result = real_read_model(*args, **kwargs)
+        replace_in(event, "Coronel retirado", "Coronel en retiro")
+        return result
+
+    replace_in(event, "Ronald Johnson como embajador", "Ronald Johnson, embajador")
+    monkeypatch.setattr(pipeline, "read_model", read_then_save)
+    build(project, search=False)
+    monkeypatch.setattr(pipeline, "read_model", real_read_model)
+    again = build(project, search=False)
+    assert again.rendered > 0
+    page = (project.output / "es/cronologia/confirmacion-johnson-embajador/index.html").read_text("utf-8")
+    assert "Coronel en retiro" in page
