@@ -41,7 +41,7 @@ golden: $(DEV_STAMP)
 	$(BIN)/python -m tests.golden
 
 clean:
-	rm -rf site tests/output .pytest_cache .ruff_cache
+	rm -rf site .cache tests/output .pytest_cache .ruff_cache
 
 N ?= 1000
 bench: $(RUN_STAMP)

@@ -302,9 +302,11 @@ class View:
     def filter_items(self, kind: str) -> Markup:
         """Return the filter links of one kind as list items, the current page's marked.
 
-        Built once per language: every filtered page repeats the same list, and there may be thousands.
+        The whole timeline lists every filter (built once per language); a filtered timeline lists
+        every tag, and the people and frameworks its own events have: with thousands of filters,
+        repeating them all on each filtered page would make the site grow with their square.
         """
-        # The list shows every facet's name and count: what the "facets" summary holds.
+        # The list shows facets' names and counts: what the "facets" summary holds.
         self.recorder.add(("derived", "facets"))
         active = self.timeline()["active"]
         key = ("filter-items", self.page_lang, kind)
@@ -314,18 +316,26 @@ class View:
                 for facet in self.timeline()["facets"]:
                     if facet.kind == kind:
                         items.append(
-                            Markup(
-                                '<li><a href="{}" data-filter="{}:{}">{} <span class="count">{}</span></a></li>'
-                            ).format(
-                                self.facet_url(facet),
-                                facet.kind,
+                            (
                                 facet.value,
-                                self.facet_label(facet),
-                                len(facet.events),
+                                Markup(
+                                    '<li><a href="{}" data-filter="{}:{}">{} <span class="count">{}</span></a></li>'
+                                ).format(
+                                    self.facet_url(facet),
+                                    facet.kind,
+                                    facet.value,
+                                    self.facet_label(facet),
+                                    len(facet.events),
+                                ),
                             )
                         )
-            self.cache[key] = "\n".join(items)
-        html = self.cache[key]
+            self.cache[key] = items
+        items = self.cache[key]
+        if active is not None and kind != "tag":
+            field = {"person": "people", "agreement": "agreements"}[kind]
+            shown = {value for event in active.events for value in getattr(event, field)}
+            items = [(value, html) for value, html in items if value in shown]
+        html = "\n".join(html for _, html in items)
         if active is not None and active.kind == kind:
             marker = f'data-filter="{active.kind}:{active.value}"'
             html = html.replace(marker, marker + ' aria-current="page"', 1)
