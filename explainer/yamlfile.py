@@ -77,14 +77,47 @@ class _Loader(Reader, Scanner, Parser, Composer, _StrictResolver):
         self.depth = 0
 
     def compose_node(self, parent, index):
-        if self.check_event(AliasEvent):
-            raise _Refused("anchors and aliases are not allowed in content", self.peek_event().start_mark)
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _Refused(f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
-        node = super().compose_node(parent, index)
-        self.depth -= 1
-        return node
+        return _compose_checked(self, parent, index)
+
+
+def _compose_checked(loader, parent, index):
+    # Aliases are refused before they are followed, and depth before Python's recursion limit.
+    if loader.check_event(AliasEvent):
+        raise _Refused("anchors and aliases are not allowed in content", loader.peek_event().start_mark)
+    loader.depth += 1
+    if loader.depth > MAX_DEPTH:
+        raise _Refused(f"nested deeper than {MAX_DEPTH} levels", loader.peek_event().start_mark)
+    node = Composer.compose_node(loader, parent, index)
+    loader.depth -= 1
+    return node
+
+
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python loader alone
+    CParser = None
+
+if CParser is not None:
+
+    class _FastLoader(CParser, Composer, _StrictResolver):
+        """libyaml's scanner and parser (C, ten times faster) under the same checks and composer.
+
+        Only used for files that parse: on any problem the pure-Python loader parses the file again,
+        so that every error message and position is the one it gives.
+        """
+
+        def __init__(self, text: str):
+            CParser.__init__(self, text)
+            Composer.__init__(self)
+            _StrictResolver.__init__(self)
+            self.depth = 0
+
+        compose_node = _compose_checked
+        get_single_node = Composer.get_single_node
+        compose_document = Composer.compose_document
+        compose_scalar_node = Composer.compose_scalar_node
+        compose_sequence_node = Composer.compose_sequence_node
+        compose_mapping_node = Composer.compose_mapping_node
 
 
 def read_yaml(path: Path, shown: str) -> tuple[Document | None, list[ContentError]]:
@@ -103,6 +136,9 @@ def parse_bytes(raw: bytes, shown: str) -> tuple[Document | None, list[ContentEr
 
 def parse_yaml(text: str, shown: str) -> tuple[Document | None, list[ContentError]]:
     """Parse YAML text into a Document, or return the errors that stop it."""
+    node = _parse_fast(text)
+    if node is not None:
+        return _document(node, shown)
     loader = None
     try:
         loader = _Loader(text)
@@ -123,6 +159,19 @@ def parse_yaml(text: str, shown: str) -> tuple[Document | None, list[ContentErro
             loader.dispose()
     if node is None:
         return None, [ContentError(shown, 1, 1, "(file)", "file is empty")]
+    return _document(node, shown)
+
+
+def _parse_fast(text: str):
+    if CParser is None:
+        return None
+    try:
+        return _FastLoader(text).get_single_node()
+    except Exception:  # noqa: BLE001 - the pure-Python loader says what is wrong, and where
+        return None
+
+
+def _document(node, shown: str) -> tuple[Document | None, list[ContentError]]:
     positions: dict[tuple, Position] = {}
     key_positions: dict[tuple, Position] = {}
     errors: list[ContentError] = []

@@ -80,3 +80,23 @@ def test_bytes_checks(tmp_path):
         document, found = read_yaml(path, "f.yml")
         assert document is None
         assert [str(e) for e in found] == [expected]
+
+
+def test_libyaml_and_the_pure_python_loader_give_the_same_documents(monkeypatch):
+    # libyaml parses files that are fine; positions and values must be exactly the pure-Python ones.
+    from pathlib import Path
+
+    from explainer import yamlfile
+
+    assert yamlfile.CParser is not None, "PyYAML without libyaml: every build would be ten times slower to parse"
+    repo = Path(__file__).resolve().parent.parent
+    files = sorted([*(repo / "content").rglob("*.yml"), *(repo / "layouts/strings").glob("*.yml")])
+    fast = {path: yamlfile.parse_bytes(path.read_bytes(), "x") for path in files}
+    assert all(yamlfile._parse_fast(path.read_text("utf-8")) is not None for path in files)
+    monkeypatch.setattr(yamlfile, "CParser", None)
+    for path in files:
+        document, errors = yamlfile.parse_bytes(path.read_bytes(), "x")
+        assert errors == [] and fast[path][1] == []
+        assert document.data == fast[path][0].data
+        assert document.positions == fast[path][0].positions
+        assert document.key_positions == fast[path][0].key_positions
