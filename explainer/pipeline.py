@@ -316,10 +316,7 @@ def _replace_part(cache: Cache, name: str, table: dict) -> None:
 
 
 def _file_digest(path: Path) -> str:
-    try:
-        return digest(path.read_bytes())
-    except OSError:
-        return "absent"
+    return digest(_read_or_nothing(path))
 
 
 def _template_digests(folder: Path):

@@ -26,7 +26,20 @@ def copy_real_site(root: Path) -> Project:
     """Copy the real site's content, layouts and seeds into `root` and return its project."""
     for name in ("content", "layouts", "seeds"):
         shutil.copytree(REPO / name, root / name)
+    return project_in(root)
+
+
+def project_in(root: Path) -> Project:
+    """Return the project whose content, layouts and output live in `root`."""
     return Project(root=root, content=root / "content", layouts=root / "layouts", output=root / "site")
+
+
+def clean_build_of(project: Project, root: Path) -> Path:
+    """Copy a project's inputs (not its output or cache) to `root`, build it without a cache; return the output."""
+    shutil.copytree(project.root, root, ignore=shutil.ignore_patterns("site", ".cache"))
+    clean = project_in(root)
+    build(clean, search=False, cache=Cache(None))
+    return clean.output
 
 
 def replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -142,14 +155,7 @@ def test_incremental_rebuild_equals_clean_build(tmp_path: Path, kind: str):
     again = build(project, search=False)
     assert again.report is not None and again.report.written, "the edit changed nothing in the output"
 
-    clean_root = tmp_path / "clean"
-    shutil.copytree(project.root, clean_root, ignore=shutil.ignore_patterns("site", ".cache"))
-    clean = Project(
-        root=clean_root, content=clean_root / "content", layouts=clean_root / "layouts", output=clean_root / "site"
-    )
-    build(clean, search=False, cache=Cache(None))
-
-    incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
+    incremental, fresh = tree_digest(project.output), tree_digest(clean_build_of(project, tmp_path / "clean"))
     assert sorted(incremental) == sorted(fresh)
     differing = [name for name in fresh if incremental[name] != fresh[name]]
     assert differing == [], f"incremental rebuild differs from a clean build in {differing[:5]}"
@@ -230,10 +236,5 @@ def test_a_sequence_of_edits_rebuilt_incrementally_equals_clean_builds(tmp_path:
         except (AssertionError, FileNotFoundError, FileExistsError):
             continue  # an earlier edit of the sequence already changed what this one edits
         build(project, search=False)
-        clean_root = tmp_path / f"clean-{step}"
-        shutil.copytree(project.root, clean_root, ignore=shutil.ignore_patterns("site", ".cache"))
-        clean = Project(
-            root=clean_root, content=clean_root / "content", layouts=clean_root / "layouts", output=clean_root / "site"
-        )
-        build(clean, search=False, cache=Cache(None))
-        assert tree_digest(project.output) == tree_digest(clean.output), f"after {kind!r} (step {step})"
+        clean = clean_build_of(project, tmp_path / f"clean-{step}")
+        assert tree_digest(project.output) == tree_digest(clean), f"after {kind!r} (step {step})"
