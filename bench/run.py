@@ -79,19 +79,18 @@ def ours(root: Path, runs: int) -> dict[str, Run | float]:
     ]
     edits = []
     for n in range(runs):
-        text = re.sub(
-            r"^title: .*$",
-            f"title: {{es: Hecho editado {n}, en: Edited event {n}}}",
-            event.read_text("utf-8"),
-            count=1,
-            flags=re.M,
-        )
-        event.write_text(text, "utf-8")
+        event.write_text(retitled(event, f"Hecho editado {n}", f"Edited event {n}"), "utf-8")
         edits.append(timed(build))
     results["edit"] = median(edits)
     results["serve-edit"] = serve_edit(root, event)
     results["pages"] = float(sum(1 for _ in (root / "site").rglob("*.html")))
     return results
+
+
+def retitled(event: Path, spanish: str, english: str) -> str:
+    """Return an event file's text with a new title in both languages."""
+    title = f"title: {{es: {spanish}, en: {english}}}"
+    return re.sub(r"^title: .*$", title, event.read_text("utf-8"), count=1, flags=re.M)
 
 
 def serve_edit(root: Path, event: Path) -> float:
@@ -112,13 +111,7 @@ def serve_edit(root: Path, event: Path) -> float:
             for n in range(5):
                 _wait(lambda: lines and lines[-1].startswith("search index updated"), process)
                 before = page.stat().st_mtime_ns
-                text = re.sub(
-                    r"^title: .*$",
-                    f"title: {{es: Hecho servido {n}, en: Served event {n}}}",
-                    event.read_text("utf-8"),
-                    count=1,
-                    flags=re.M,
-                )
+                text = retitled(event, f"Hecho servido {n}", f"Served event {n}")
                 saved = time.perf_counter()
                 event.write_text(text, "utf-8")
                 _wait(lambda before=before: page.stat().st_mtime_ns != before, process, poll=0.002)
