@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Collection, Mapping
+import stat
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 MARKER = ".explainer-output"
 """Marks a folder as ours, so that removing stale files never touches a folder someone else owns."""
+MARKER_TEXT = b"Built by explainer; files here are replaced on every build.\n"
 
 
 class OutputRefused(Exception):
@@ -49,46 +53,74 @@ def write_site(
         raise OutputRefused(f"{out_dir} is not empty and was not made by this tool; refusing to write into it")
     for name in outputs:
         _check_name(name)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # Each file is written in a staging folder beside out_dir, then renamed into place: a build killed
-    # at any moment leaves every file in out_dir whole (old or new) and no temporary file in it.
-    staging = out_dir.parent / f".{out_dir.name}.staging"
-    _clear(staging)
-    staging.mkdir()
-    try:
-        _write_if_changed(out_dir / MARKER, b"Built by explainer; files here are replaced on every build.\n", staging)
+    with _staging(out_dir) as staging:
+        if not out_dir.exists() and not kept:
+            # A first build writes the whole tree in the staging folder and renames it into place at once.
+            tree = staging / "tree"
+            _write_tree(tree, {**outputs, MARKER: MARKER_TEXT})
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tree, out_dir)
+            return WriteReport(tuple(sorted(outputs)), (), 0)
+        # Otherwise each file is written in the staging folder, then renamed into place: a build killed
+        # at any moment leaves every file in out_dir whole (old or new) and no temporary file in it.
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_if_changed(out_dir / MARKER, MARKER_TEXT, staging)
         written, unchanged = [], 0
-        made: set[Path] = set()
+        made: set[str] = set()
         for name in sorted(outputs):
             if _write_if_changed(out_dir / name, outputs[name], staging, made):
                 written.append(name)
             else:
                 unchanged += 1
         removed = _remove_stale(out_dir / within, out_dir, {*outputs, *kept, MARKER}, keep)
-    finally:
-        _clear(staging)
     return WriteReport(tuple(written), tuple(removed), unchanged + len(kept))
 
 
 def write_file(out_dir: Path, name: str, data: bytes) -> WriteReport:
     """Write one file of the site atomically, if its bytes changed."""
     _check_name(name)
-    staging = out_dir.parent / f".{out_dir.name}.staging"
-    _clear(staging)
-    staging.mkdir()
-    try:
+    with _staging(out_dir) as staging:
         changed = _write_if_changed(out_dir / name, data, staging)
-    finally:
-        _clear(staging)
     return WriteReport((name,), (), 0) if changed else WriteReport((), (), 1)
 
 
-def _write_if_changed(target: Path, data: bytes, staging: Path, made: set[Path] | None = None) -> bool:
+@contextlib.contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    # One folder per process and thread: serve's search indexer writes while a rebuild may be writing.
+    staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}-{threading.get_ident()}"
+    _clear(staging)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    finally:
+        _clear(staging)
+
+
+def _write_tree(root: Path, files: Mapping[str, bytes]) -> None:
+    made: set[str] = set()
+    for name in sorted(files):
+        folder = os.path.dirname(f"{root}/{name}")
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        with open(f"{root}/{name}", "wb") as handle:
+            handle.write(files[name])
+
+
+def _write_if_changed(target: Path, data: bytes, staging: Path, made: set[str] | None = None) -> bool:
+    path = str(target)
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        info = None
     # Comparing sizes first spares reading most files that did change.
-    unchanged = target.is_file() and not target.is_symlink() and target.stat().st_size == len(data)
-    if unchanged and target.read_bytes() == data:
-        return False
-    _write_atomically(target, data, staging, made if made is not None else set())
+    if info is not None and stat.S_ISREG(info.st_mode) and info.st_size == len(data):
+        with open(path, "rb") as handle:
+            if handle.read() == data:
+                return False
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        _remove_tree(target)
+    _write_atomically(path, data, staging, made if made is not None else set())
     return True
 
 
@@ -98,23 +130,24 @@ def _check_name(name: str) -> None:
         raise ValueError(f"refusing to write outside the output folder: {name!r}")
 
 
-def _write_atomically(target: Path, data: bytes, staging: Path, made: set[Path]) -> None:
+def _write_atomically(path: str, data: bytes, staging: Path, made: set[str]) -> None:
     # Creating folders is a system call per page; each folder is made once per build.
-    if target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        made.add(target.parent)
-    if target.is_dir() and not target.is_symlink():
-        _remove_tree(target)
-    temporary = staging / "next"
-    temporary.write_bytes(data)
+    folder = os.path.dirname(path)
+    if folder not in made:
+        os.makedirs(folder, exist_ok=True)
+        made.add(folder)
+    temporary = f"{staging}/next"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
     try:
-        os.replace(temporary, target)
+        os.replace(temporary, path)
     except OSError:
         # out_dir on another file system than its parent: stage beside the file instead.
-        beside = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        beside.write_bytes(data)
-        os.replace(beside, target)
-        temporary.unlink(missing_ok=True)
+        beside = os.path.join(folder, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+        with open(beside, "wb") as handle:
+            handle.write(data)
+        os.replace(beside, path)
+        os.unlink(temporary)
 
 
 def _clear(path: Path) -> None:

@@ -9,10 +9,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from bench.corpus import write_corpus
+from explainer.output import MARKER, MARKER_TEXT, write_site
 from tests.conftest import REPO, tree_digest
 
 KILLS = int(os.environ.get("EXPLAINER_KILLS", "6"))
@@ -82,3 +84,43 @@ def test_killing_a_build_never_leaves_a_truncated_or_temporary_file(tmp_path: Pa
     # A build after a kill finishes the job.
     assert _build(root, site).wait() == 0
     assert tree_digest(site) == new
+
+
+def test_two_writers_into_one_folder_do_not_collide(tmp_path: Path):
+    # serve's search indexer writes its bundle while the next rebuild writes pages into the same folder.
+    site = tmp_path / "site"
+    write_site({"index.html": b"first"}, site)
+    pages = {f"page-{n}/index.html": f"page {n}".encode() for n in range(1000)}
+    bundle = {f"pagefind/part-{n}.pf": f"part {n}".encode() for n in range(1000)}
+    failures: list[BaseException] = []
+
+    def write(files, within, keep):
+        try:
+            write_site(files, site, within=within, keep=keep, kept=["index.html"])
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=write, args=(pages, "", "pagefind/")),
+        threading.Thread(target=write, args=(bundle, "pagefind", None)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    written = {path.relative_to(site).as_posix() for path in site.rglob("*") if path.is_file()}
+    assert written == {*pages, *bundle, "index.html", MARKER}
+    assert [path.name for path in tmp_path.iterdir()] == ["site"], "no staging folder is left beside the site"
+
+
+def test_a_first_build_appears_whole(tmp_path: Path):
+    site = tmp_path / "deep" / "site"
+    files = {"index.html": b"home", "es/index.html": b"inicio", "en/a/b/index.html": b"deep"}
+    report = write_site(files, site)
+    assert report.written == tuple(sorted(files))
+    assert {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()} == {
+        **files,
+        MARKER: MARKER_TEXT,
+    }
+    assert [path.name for path in site.parent.iterdir()] == ["site"]
