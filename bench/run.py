@@ -1,6 +1,7 @@
 """Benchmark: build a synthetic corpus of N entries and time it, beside Hugo and Pelican on the same corpus.
 
 python bench/run.py [--n 1000] [--no-peers] [--install-peers]
+python bench/run.py --real      (the project's own site, copied to bench/work/real)
 
 Every figure is a whole process timed from the outside (wall clock, median of --runs), with its peak
 memory (the child's maximum resident set). Prints a table, then one summary line.
@@ -90,7 +91,8 @@ def ours(root: Path, runs: int) -> dict[str, Run | float]:
 def retitled(event: Path, spanish: str, english: str) -> str:
     """Return an event file's text with a new title in both languages."""
     title = f"title: {{es: {spanish}, en: {english}}}"
-    return re.sub(r"^title: .*$", title, event.read_text("utf-8"), count=1, flags=re.M)
+    # The title is inline (the corpus) or a block of indented lines (the real site's entries).
+    return re.sub(r"^title:(?:[ \t].*|(?:\n[ \t]+.*)+)$", title, event.read_text("utf-8"), count=1, flags=re.M)
 
 
 def serve_edit(root: Path, event: Path) -> float:
@@ -120,6 +122,7 @@ def serve_edit(root: Path, event: Path) -> float:
         finally:
             process.terminate()
             process.wait(timeout=30)
+            log.write("".join(lines))
 
 
 def _wait(condition, process: subprocess.Popen, poll: float = 0.02, seconds: float = 300) -> None:
@@ -171,13 +174,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is shown")
     parser.add_argument("--no-peers", action="store_true", help="skip Hugo and Pelican")
     parser.add_argument("--install-peers", action="store_true", help="install Hugo (apt-get) and Pelican (venv)")
+    parser.add_argument("--real", action="store_true", help="time the project's own site (a copy) instead, no peers")
     args = parser.parse_args()
 
-    root = WORK / f"n{args.n}"
-    shutil.rmtree(root, ignore_errors=True)
-    counts = write_corpus(args.n, root)
-    (root / "layouts").symlink_to(REPO / "layouts")
-    print(f"corpus: {sum(counts.values())} entries {counts}, 2 languages, in {root.relative_to(REPO)}", flush=True)
+    if args.real:
+        root = WORK / "real"
+        shutil.rmtree(root, ignore_errors=True)
+        for folder in ("content", "layouts", "seeds"):
+            shutil.copytree(REPO / folder, root / folder)
+        args.no_peers = True
+        print(f"the real site, copied to {root.relative_to(REPO)}", flush=True)
+    else:
+        root = WORK / f"n{args.n}"
+        shutil.rmtree(root, ignore_errors=True)
+        counts = write_corpus(args.n, root)
+        (root / "layouts").symlink_to(REPO / "layouts")
+        print(f"corpus: {sum(counts.values())} entries {counts}, 2 languages, in {root.relative_to(REPO)}", flush=True)
 
     results = ours(root, args.runs)
     peers: dict[str, Run | str] = {}
@@ -214,7 +226,7 @@ def main() -> None:
         return f"{name} {peer or 'skipped'}"
 
     print(
-        f"\nbench N={args.n}: cold {cold.seconds:.2f} s (no search {cold_plain.seconds:.2f} s, "
+        f"\nbench {'real site' if args.real else f'N={args.n}'}: cold {cold.seconds:.2f} s (no search {cold_plain.seconds:.2f} s, "
         f"warm cache {warm.seconds:.2f} s; "
         f"{peer_text('hugo')}; {peer_text('pelican')}), noop {noop.seconds:.2f} s, edit {edit.seconds:.2f} s, "
         f"serve-edit {results['serve-edit'] * 1000:.0f} ms, peak {max(cold.peak_mib, warm.peak_mib, noop.peak_mib, edit.peak_mib):.0f} MiB"

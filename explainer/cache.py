@@ -44,6 +44,8 @@ class Cache:
         self.code = code_version()
         self._parts: dict[str, dict] = {}
         self._changed: set[str] = set()
+        self.memory: dict[object, object] = {}
+        """Objects worth keeping from one build to the next in the same process; never saved."""
 
     @classmethod
     def at(cls, root: Path) -> Cache:
@@ -56,6 +58,17 @@ class Cache:
         if table is None:
             table = self._parts[name] = self._load(name)
         return table
+
+    def folder_for(self, name: str) -> Path | None:
+        """Return a folder of the cache for a library's own files (made if needed), or None without a cache."""
+        if self.folder is None:
+            return None
+        folder = self.folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return folder
 
     def changed(self, name: str) -> None:
         """Mark a table as changed, so that it is saved."""

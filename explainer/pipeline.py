@@ -106,7 +106,7 @@ def build(
     pages, errors = plan_pages(model, urls)
     if errors:
         raise BuildFailed(errors)
-    env = make_environment(project.layouts / "templates")
+    env = _environment(project, cache)
     inputs = Inputs(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
@@ -165,6 +165,15 @@ def build(
     if save:
         cache.save()
     return BuildResult(outputs, report, len(stale), site, lambda: model)
+
+
+def _environment(project: Project, cache: Cache):
+    # serve rebuilds with one environment, which recompiles only the templates whose files changed.
+    key = ("environment", project.layouts / "templates")
+    env = cache.memory.get(key)
+    if env is None:
+        env = cache.memory[key] = make_environment(project.layouts / "templates", cache.folder_for("templates"))
+    return env
 
 
 def read_settings(project: Project, base_url: str | None) -> tuple[SiteConfig, Strings]:
