@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 
 from babel.dates import format_date, format_skeleton
@@ -54,6 +55,7 @@ def parse_date(text: str) -> PartialDate:
     return PartialDate(year, month, day)
 
 
+@functools.lru_cache(maxsize=8192)
 def format_partial_date(value: PartialDate, locale: str) -> str:
     """Format at the date's precision: '15 de enero de 2026', 'February 2026', '2008'."""
     if value.day:
@@ -61,3 +63,9 @@ def format_partial_date(value: PartialDate, locale: str) -> str:
     if value.month:
         return format_skeleton("yMMMM", value.first_day(), locale=locale)
     return format_skeleton("y", value.first_day(), locale=locale)
+
+
+@functools.lru_cache(maxsize=1024)
+def format_month(year: int, month: int, locale: str, width: str = "MMMM") -> str:
+    """Format a month of a year: 'enero de 2026', 'Jan 2026' (width MMM)."""
+    return format_skeleton("y" + width, datetime.date(year, month, 1), locale=locale)

@@ -9,6 +9,7 @@ import datetime
 import json
 import uuid
 import xml.etree.ElementTree as etree
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import icalendar
@@ -17,6 +18,7 @@ from .dates import PartialDate, format_partial_date
 from .links import all_citations
 from .metadata import hreflang_alternates, text_in, words
 from .model import Agreement, Entry, Event, Model, Organization, Person, Source, Term
+from .parallel import map_in_shares
 from .plan import Page
 from .strings import Strings
 from .trace import Memo
@@ -25,6 +27,10 @@ from .urls import Urls
 ATOM = "http://www.w3.org/2005/Atom"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 XHTML = "http://www.w3.org/1999/xhtml"
+
+
+PARALLEL_FROM = 2000
+"""Below this many parts to compute, starting worker processes costs more than it saves."""
 
 
 def feed_paths(lang: str) -> dict[str, str]:
@@ -53,10 +59,7 @@ def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo)
     etree.indent(feed)
     head = etree.tostring(feed, encoding="unicode").removesuffix("</feed>")
     # Each entry's XML is kept between builds; an edit redoes only the entries it touches.
-    entries = [
-        memo.get(("atom", event.id, lang), lambda m, s, event=event: _atom_entry(m.get(event.id), m, urls, s, lang))
-        for event in events
-    ]
+    entries = [memo.get(*_atom_job(event, urls, lang)) for event in events]
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + head + "".join(entries) + "</feed>\n").encode("utf-8")
 
 
@@ -101,14 +104,7 @@ def calendar(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) 
     cal.add("x-wr-calname", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
     end = b"END:VCALENDAR\r\n"
     head = cal.to_ical().removesuffix(end)
-    items = [
-        memo.get(
-            ("ics", event.id, lang),
-            lambda m, s, event=event: _calendar_event(m.get(event.id), m, urls, s, lang).to_ical(),
-        )
-        for event in model.events
-        if event.date.precision != "year"
-    ]
+    items = [memo.get(*_ics_job(event, urls, lang)) for event in model.events if event.date.precision != "year"]
     return head + b"".join(items) + end
 
 
@@ -141,13 +137,7 @@ def _span(date: PartialDate) -> tuple[datetime.date, datetime.date]:
 
 def data_export(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
     """Return every entry in one language as JSON, with ids, links, citations and back-references."""
-    records = [
-        memo.get(
-            ("json", entry.id, lang),
-            lambda m, s, entry=entry: _dumps(_export(m.get(entry.id), m, urls, lang)).replace("\n", "\n    "),
-        )
-        for entry in model.entries.values()
-    ]
+    records = [memo.get(*_json_job(entry, urls, lang)) for entry in model.entries.values()]
     # Laid out as json.dumps(indent=2, sort_keys=True) lays out the whole document, a record at a time.
     entries = "[\n    " + ",\n    ".join(records) + "\n  ]" if records else "[]"
     return (
@@ -277,13 +267,7 @@ def sitemap(pages: list[Page], model: Model, urls: Urls, memo: Memo) -> bytes | 
         # Not-found pages are not content; untranslated stand-ins point to their original instead.
         if page.template.endswith("404.html") or page.fallback:
             continue
-        urls_of_page = memo.get(
-            ("sitemap", page.file, page.key, page.fallback, tuple(sorted(page.alternates.items()))),
-            lambda m, s, page=page: (
-                urls.absolute(page.path),
-                [(lang, urls.absolute(path)) for lang, path in hreflang_alternates(page, m, urls).items()],
-            ),
-        )
+        urls_of_page = memo.get(*_sitemap_job(page, urls))
         url = etree.SubElement(root, f"{{{SITEMAP}}}url")
         etree.SubElement(url, f"{{{SITEMAP}}}loc").text = urls_of_page[0]
         for lang, href in urls_of_page[1]:
@@ -298,6 +282,60 @@ def robots(urls: Urls, has_sitemap: bool) -> bytes:
     if has_sitemap:
         lines.append(f"Sitemap: {urls.absolute('sitemap.xml')}")
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+Job = tuple[object, Callable]
+"""A part of a feed, calendar, export or sitemap: its name in the memo, and how to compute it."""
+
+
+def _atom_job(event: Event, urls: Urls, lang: str) -> Job:
+    return ("atom", event.id, lang), lambda m, s: _atom_entry(m.get(event.id), m, urls, s, lang)
+
+
+def _ics_job(event: Event, urls: Urls, lang: str) -> Job:
+    return ("ics", event.id, lang), lambda m, s: _calendar_event(m.get(event.id), m, urls, s, lang).to_ical()
+
+
+def _json_job(entry: Entry, urls: Urls, lang: str) -> Job:
+    return ("json", entry.id, lang), lambda m, s: _dumps(_export(m.get(entry.id), m, urls, lang)).replace(
+        "\n", "\n    "
+    )
+
+
+def _sitemap_job(page: Page, urls: Urls) -> Job:
+    def compute(m, s):
+        alternates = hreflang_alternates(page, m, urls)
+        return urls.absolute(page.path), [(lang, urls.absolute(path)) for lang, path in alternates.items()]
+
+    return ("sitemap", page.file, page.key, page.fallback, tuple(sorted(page.alternates.items()))), compute
+
+
+def prepare_parts(model: Model, urls: Urls, pages: list[Page], memo: Memo) -> int:
+    """Compute across the cores the parts of feeds, calendars, exports and sitemap the memo lacks; return how many.
+
+    Only worth it when many are missing (a first build): otherwise they are computed as needed.
+    """
+    jobs: list[Job] = []
+    for lang in model.site.languages:
+        jobs += [_atom_job(event, urls, lang) for event in model.events]
+        jobs += [_ics_job(event, urls, lang) for event in model.events if event.date.precision != "year"]
+        jobs += [_json_job(entry, urls, lang) for entry in model.entries.values()]
+    if "://" in urls.base_url:
+        jobs += [
+            _sitemap_job(page, urls) for page in pages if not (page.template.endswith("404.html") or page.fallback)
+        ]
+    missing = [job for job in jobs if memo.lacks(job[0])]
+    if len(missing) < PARALLEL_FROM:
+        return 0
+
+    def compute(share: list[Job]) -> dict:
+        for name, function in share:
+            memo.get(name, function)
+        return memo.computed
+
+    for computed in map_in_shares(compute, missing, PARALLEL_FROM):
+        memo.adopt(computed)
+    return len(missing)
 
 
 def machine_outputs(model: Model, urls: Urls, strings: Strings, pages: list[Page], memo: Memo) -> dict[str, bytes]:

@@ -25,7 +25,11 @@ from .model import (
     Source,
     Term,
 )
+from .parallel import map_shares_in_order
 from .trace import digest
+
+PARALLEL_FROM = 400
+"""Fewer new texts than this are checked in this process: starting workers would cost more."""
 
 REFERENCE = re.compile(r"\[\[([^\]|:]*):([^\]|]*)(?:\|([^\]]*))?\]\]")
 """An inline reference in Markdown: [[kind:id]] or [[kind:id|label]]."""
@@ -55,10 +59,18 @@ def build_model(
             by_id[entry.id] = entry
     paragraphs, paragraph_errors = _read_source_texts(by_id, root)
     errors += paragraph_errors
-    renderer = MarkdownRenderer()
+    everyone = [*by_id.values(), *([home] if home else [])]
+    texts = [(entry, path, text, digest(text)) for entry in everyone for path, text in _markdown_fields(entry)]
+    # Rendering is the costly part of checking a text, and a text's problems depend on it alone: each
+    # new text is checked once, across the cores, and the answers are kept for the next build.
     known = dict(checked or {})
-    used: dict[str, tuple[str, ...]] = {}
-    for entry in [*by_id.values(), *([home] if home else [])]:
+    unknown = sorted({key: text for _, _, text, key in texts if key not in known}.items())
+    problems_of = dict(zip([key for key, _ in unknown], find_problems_of([text for _, text in unknown]), strict=True))
+    problems_of.update((key, known[key]) for _, _, _, key in texts if key in known)
+    keys_of = defaultdict(list)
+    for entry, path, _, key in texts:
+        keys_of[id(entry)].append((path, key))
+    for entry in everyone:
         errors += _check_entry(entry, by_id, paragraphs, unreadable, site.default_language)
         if isinstance(entry, Event):
             errors += [
@@ -68,23 +80,26 @@ def build_model(
                 for index, tag in enumerate(entry.tags)
                 if tag not in site.tags
             ]
-        for path, text in _markdown_fields(entry):
-            # Rendering is the costly part of checking a text, and a text's problems depend on it alone.
-            key = digest(text)
-            problems = used.get(key, known.get(key))
-            if problems is None:
-                problems = tuple(renderer.find_problems(text))
-            used[key] = problems
-            errors += [_error(entry, path, problem) for problem in problems]
+        errors += [_error(entry, path, problem) for path, key in keys_of[id(entry)] for problem in problems_of[key]]
     if checked is not None:
         checked.clear()
-        checked.update(used)
+        checked.update(problems_of)
     errors += _check_cycles(by_id, Agreement, "replaces")
     errors += _check_cycles(by_id, Organization, "parent")
     errors += _check_cycles(by_id, Source, "via")
     if errors:
         return None, errors
     return replace(_assemble(site, by_id, paragraphs), home=home), []
+
+
+def find_problems_of(texts: list[str]) -> list[tuple[str, ...]]:
+    """Return the refused links and images of each Markdown text, checking them across the cores."""
+
+    def check(share: list[str]) -> list[tuple[str, ...]]:
+        renderer = MarkdownRenderer()
+        return [tuple(renderer.find_problems(text)) for text in share]
+
+    return map_shares_in_order(check, texts, PARALLEL_FROM)
 
 
 def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:

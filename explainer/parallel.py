@@ -51,6 +51,13 @@ def _run_share(index: int):
 
 def map_in_order(function: Callable[[Item], Result], items: Sequence[Item], minimum: int) -> list[Result]:
     """Apply `function` to every item, across the cores when there are enough; results in item order."""
-    shares = map_in_shares(lambda share: [function(item) for item in share], items, minimum)
+    return map_shares_in_order(lambda share: [function(item) for item in share], items, minimum)
+
+
+def map_shares_in_order(
+    function: Callable[[Sequence[Item]], list[Result]], items: Sequence[Item], minimum: int
+) -> list[Result]:
+    """Apply `function` (a result per item of its share) across the cores; return the results in item order."""
+    shares = map_in_shares(function, items, minimum)
     # Shares are interleaved (item i is in share i % count), so this walks them back into order.
     return [shares[i % len(shares)][i // len(shares)] for i in range(len(items))]

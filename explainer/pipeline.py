@@ -12,7 +12,7 @@ from pathlib import Path
 from .cache import Cache
 from .content import HOME_FILE, Project, read_entries, read_home, read_site_config
 from .errors import BuildFailed, ContentError
-from .feeds import machine_outputs
+from .feeds import machine_outputs, prepare_parts
 from .links import build_model
 from .model import Model, SiteConfig
 from .output import WriteReport, write_file, write_site
@@ -118,6 +118,8 @@ def build(
     stale = stale_pages(previous, pages, inputs, project.output) if write else pages
     fragments = cache.part("fragments")
     memo = Memo(fragments.get("memo"), site_key, inputs, model, strings)
+    # Before the pages, while this process is small: its workers are forked from it.
+    prepare_parts(model, urls, pages, memo)
     rendered = render_pages(env, model, strings, urls, stale, {}, memo)
     if rendered.errors:
         raise BuildFailed(rendered.errors)
@@ -168,12 +170,15 @@ def build(
 
 
 def _environment(project: Project, cache: Cache):
-    # serve rebuilds with one environment, which recompiles only the templates whose files changed.
-    key = ("environment", project.layouts / "templates")
-    env = cache.memory.get(key)
-    if env is None:
-        env = cache.memory[key] = make_environment(project.layouts / "templates", cache.folder_for("templates"))
-    return env
+    # serve rebuilds with one environment until a template file changes. The environment itself never
+    # looks at the files again (a stat per template used, thousands per build).
+    folder = project.layouts / "templates"
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    stamp = (folder, tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+    kept = cache.memory.get("environment")
+    if kept is None or kept[0] != stamp:
+        kept = cache.memory["environment"] = (stamp, make_environment(folder, cache.folder_for("templates")))
+    return kept[1]
 
 
 def read_settings(project: Project, base_url: str | None) -> tuple[SiteConfig, Strings]:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from babel.dates import format_skeleton
 from markupsafe import Markup, escape
 
 from .abbr import Acronym, acronyms_of, mark_acronyms
-from .dates import PartialDate, format_partial_date
+from .dates import PartialDate, format_month, format_partial_date
 from .errors import ContentError
 from .feeds import feed_paths
 from .markup import MarkdownRenderer
@@ -45,6 +43,8 @@ def make_environment(templates: Path, compiled: Path | None = None) -> jinja2.En
         loader=jinja2.FileSystemLoader(templates),
         # Compiling the templates is most of a small rebuild's time; Jinja keys each by its source's hash.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
+        # Templates are read once per environment; a build that sees a changed file makes a new one.
+        auto_reload=False,
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
@@ -249,7 +249,7 @@ class View:
         """Return a month's name with its year, or the year alone for month 0: 'enero de 2026', 'ene 2026'."""
         if not month:
             return str(year)
-        return format_skeleton("y" + width, datetime.date(year, month, 1), locale=self.page_lang)
+        return format_month(year, month, self.page_lang, width)
 
     # The timeline
 

@@ -318,6 +318,13 @@ class Memo:
             name, lambda recorder: compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
         )[0]
 
+    def lacks(self, name: object) -> bool:
+        """Return whether the result named `name` would have to be computed."""
+        if name in self.next.records:
+            return False
+        record = self.previous.records.get(name)
+        return record is None or not self.changed.isdisjoint(record.reads)
+
     def traced(self, name: object, compute: Callable[[Recorder], T]) -> tuple[T, frozenset[Read]]:
         """Return the result named `name` and what it read; `compute` records its reads in the recorder given."""
         record = self.next.records.get(name)

@@ -169,6 +169,17 @@ def test_a_storm_of_saves_makes_a_few_rebuilds_and_ends_on_the_last_version(serv
     assert 1 <= rebuilds <= 5, f"{rebuilds} rebuilds for 100 saves"
 
 
+def test_every_save_of_a_template_shows_its_latest_version(server: Server):
+    # serve keeps one Jinja environment between rebuilds; it must never serve a template's older self.
+    path = server.root / "layouts" / "templates" / "event.html"
+    original = path.read_text("utf-8")
+    for mark in ("first", "second"):
+        path.write_text(original.replace("<h1>{{", f"<h1 data-mark={mark}>{{{{"), "utf-8")
+        wait_for(lambda mark=mark: f"<h1 data-mark={mark}>Talks</h1>" in server.get("/en/timeline/talks/")[1])
+    path.write_text(original, "utf-8")
+    wait_for(lambda: "<h1>Talks</h1>" in server.get("/en/timeline/talks/")[1])
+
+
 def test_errors_show_in_the_browser_over_the_last_good_pages_until_fixed(server: Server):
     path = server.root / TALKS
     original = path.read_text("utf-8")
