@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
 import time
@@ -19,6 +20,10 @@ BASE_URL = re.compile(r"^(https?://[^/\s]+)?/?(\S*/?)?$")
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one command; return the exit code."""
+    # A build makes millions of objects that live until it ends (the model, the cache, the pages) and
+    # few cycles; with Python's default thresholds the collector walks them all again and again (an
+    # edit at 10,000 entries: 11.5 s with them, 5.7 s without, same peak memory).
+    gc.set_threshold(100_000, 50, 100)
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__)
     parser.add_argument("--root", type=Path, default=ROOT, help="project folder (default: this file's folder)")
     commands = parser.add_subparsers(dest="command", required=True)
