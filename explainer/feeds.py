@@ -260,20 +260,17 @@ def sitemap(pages: list[Page], model: Model, urls: Urls, memo: Memo) -> bytes | 
     """Return sitemap.xml with every page and its language alternates; None when URLs cannot be absolute."""
     if "://" not in urls.base_url:
         return None
-    etree.register_namespace("", SITEMAP)
-    etree.register_namespace("xhtml", XHTML)
-    root = etree.Element(f"{{{SITEMAP}}}urlset")
-    for page in pages:
+    # Each page's <url> element is kept between builds, as the feed's entries are.
+    parts = [
+        memo.get(*_sitemap_job(page, urls))
+        for page in pages
         # Not-found pages are not content; untranslated stand-ins point to their original instead.
-        if page.template.endswith("404.html") or page.fallback:
-            continue
-        urls_of_page = memo.get(*_sitemap_job(page, urls))
-        url = etree.SubElement(root, f"{{{SITEMAP}}}url")
-        etree.SubElement(url, f"{{{SITEMAP}}}loc").text = urls_of_page[0]
-        for lang, href in urls_of_page[1]:
-            etree.SubElement(url, f"{{{XHTML}}}link", {"rel": "alternate", "hreflang": lang, "href": href})
-    etree.indent(root)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + etree.tostring(root, encoding="utf-8") + b"\n"
+        if not (page.template.endswith("404.html") or page.fallback)
+    ]
+    if not parts:
+        return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="{SITEMAP}" />\n'.encode()
+    namespaces = f'xmlns="{SITEMAP}"' + (f' xmlns:xhtml="{XHTML}"' if any("<xhtml:" in part for part in parts) else "")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset {namespaces}>\n{"".join(parts)}</urlset>\n'.encode()
 
 
 def robots(urls: Urls, has_sitemap: bool) -> bytes:
@@ -304,8 +301,13 @@ def _json_job(entry: Entry, urls: Urls, lang: str) -> Job:
 
 def _sitemap_job(page: Page, urls: Urls) -> Job:
     def compute(m, s):
-        alternates = hreflang_alternates(page, m, urls)
-        return urls.absolute(page.path), [(lang, urls.absolute(path)) for lang, path in alternates.items()]
+        url = etree.Element("url")
+        _child(url, "loc", urls.absolute(page.path))
+        for lang, path in hreflang_alternates(page, m, urls).items():
+            # Prefixed by name: the document declares xmlns:xhtml once, on <urlset>.
+            etree.SubElement(url, "xhtml:link", {"rel": "alternate", "hreflang": lang, "href": urls.absolute(path)})
+        etree.indent(url, level=1)
+        return "  " + etree.tostring(url, encoding="unicode") + "\n"
 
     return ("sitemap", page.file, page.key, page.fallback, tuple(sorted(page.alternates.items()))), compute
 

@@ -160,25 +160,27 @@ def _clear(path: Path) -> None:
 def _remove_stale(start: Path, out_dir: Path, wanted: set[str], keep: str | None = None) -> list[str]:
     removed = []
     emptied: set[str] = set()
+    # Plain strings rather than Paths: this looks at every file of the site on every build.
+    root = str(out_dir) + os.sep
     for directory, subdirs, files in os.walk(start, topdown=False):
-        base = Path(directory)
+        prefix = (directory + os.sep)[len(root) :].replace(os.sep, "/") if directory != str(out_dir) else ""
         remaining = 0
         for name in files:
-            relative = (base / name).relative_to(out_dir).as_posix()
+            relative = prefix + name
             if relative not in wanted and not (keep and relative.startswith(keep)):
-                (base / name).unlink()
+                os.unlink(os.path.join(directory, name))
                 removed.append(relative)
             else:
                 remaining += 1
         for name in subdirs:
-            path = base / name
-            if path.is_symlink():
-                path.unlink()
-            elif str(path) not in emptied:
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                os.unlink(path)
+            elif path not in emptied:
                 remaining += 1
         # Known empty from the walk itself: listing every page's folder again would cost a call each.
-        if not remaining and base != start:
-            base.rmdir()
+        if not remaining and directory != str(start):
+            os.rmdir(directory)
             emptied.add(directory)
     return sorted(removed)
 
