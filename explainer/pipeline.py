@@ -18,7 +18,17 @@ from .model import Model, SiteConfig
 from .output import WriteReport, write_file, write_site
 from .plan import Page, plan_pages
 from .render import derived_inputs, make_environment, render_pages
-from .search import BUNDLE, index_folder, index_pages
+from .search import (
+    BUNDLE,
+    STAMP,
+    Plan,
+    bundle_path,
+    index_pages,
+    index_shards,
+    search_stamp,
+    shard_count,
+    stale_shards,
+)
 from .strings import Strings, read_strings
 from .trace import Inputs, Manifest, Memo, PageRecord, digest
 from .urls import Urls
@@ -33,6 +43,8 @@ class BuildResult:
     rendered: int
     site: SiteConfig
     load_model: Callable[[], Model]
+    search_plan: Plan | None = None
+    """The pages the search index holds (file -> digest), for `update_search_index`."""
 
     @functools.cached_property
     def model(self) -> Model:
@@ -48,6 +60,7 @@ class LastBuild:
     files: dict[str, tuple[int, int]]
     texts: tuple[str, ...]
     pages_digest: bytes
+    search_plan: dict[str, str]
     search: bool
     total: int
     """How many files the site had, search index included."""
@@ -96,6 +109,7 @@ def build(
             0,
             site,
             lambda: read_model(project, site, strings, allow_missing, cache)[0],
+            last.search_plan,
         )
 
     # Read every entry (reusing what the cache parsed before), then resolve references into the model.
@@ -132,11 +146,12 @@ def build(
     made.update(read_static(project.layouts / "static"))
     if not write:
         if search:
-            bundle, errors = index_pages(made)
+            plan = {page.file: digest(made[page.file]) for page in pages if page.searchable}
+            bundle, errors = index_pages(made, plan)
             if errors:
                 raise BuildFailed(errors)
             made.update(bundle)
-            made[SEARCH_STAMP] = _digest_pages({p.file: digest(made[p.file]) for p in pages})
+            made[STAMP] = search_stamp(plan)
         return BuildResult(made, None, len(stale), site, lambda: model)
 
     # Write only what changed; nothing was touched before this point. Search then indexes the written
@@ -147,11 +162,12 @@ def build(
     manifests.clear()
     manifests[str(project.output)] = manifest
     cache.changed("pages")
-    pages_digest = _digest_pages({name: record.digest for name, record in manifest.records.items()})
+    search_plan = {page.file: manifest.records[page.file].digest for page in pages if page.searchable}
+    pages_digest = search_stamp(search_plan)
     outputs = SiteFiles(made, project.output, [*kept, *sorted(made)])
     if search and index_now:
-        bundle, index_report = update_search_index(project.output, pages_digest)
-        outputs = SiteFiles({**made, **bundle, SEARCH_STAMP: pages_digest}, project.output, outputs.names)
+        bundle, index_report, names = update_search_index(project.output, search_plan)
+        outputs = SiteFiles({**made, **bundle, STAMP: pages_digest}, project.output, [*outputs.names, *names])
         report = report.merged(index_report)
     texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
     if texts != last_texts:
@@ -162,11 +178,11 @@ def build(
         project,
         manifest,
         made,
-        LastBuild(stamp, {}, texts, pages_digest, search, len(report.written) + report.unchanged),
+        LastBuild(stamp, {}, texts, pages_digest, search_plan, search, len(report.written) + report.unchanged),
     )
     if save:
         cache.save()
-    return BuildResult(outputs, report, len(stale), site, lambda: model)
+    return BuildResult(outputs, report, len(stale), site, lambda: model, search_plan)
 
 
 def _environment(project: Project, cache: Cache):
@@ -249,7 +265,7 @@ def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:
         if status.st_size != size or status.st_mtime_ns != mtime_ns:
             return False
     if with_search:
-        stamp = output / SEARCH_STAMP
+        stamp = output / STAMP
         return stamp.is_file() and stamp.read_bytes() == last.pages_digest
     return True
 
@@ -376,36 +392,52 @@ class SiteFiles(Mapping):
         return len(self.names)
 
 
-SEARCH_STAMP = f"{BUNDLE}/explainer-pages.sha256"
-"""Which pages the search index was built from: when they have not changed, indexing is skipped."""
+def update_search_index(output: Path, plan: Plan | None = None) -> tuple[dict[str, bytes], WriteReport, list[str]]:
+    """Index the shards of `output` whose pages changed since they were indexed; return their bundles,
+    what changed, and the names of every file of the index.
 
-
-def _digest_pages(page_digests: Mapping[str, str]) -> bytes:
-    hashed = hashlib.sha256()
-    for name in sorted(page_digests):
-        hashed.update(f"{name}\0{page_digests[name]}\0".encode())
-    return (hashed.hexdigest() + "\n").encode("ascii")
-
-
-def update_search_index(output: Path, pages_digest: bytes | None = None) -> tuple[dict[str, bytes], WriteReport]:
-    """Index the pages in `output` unless the index already covers them; return the bundle and what changed.
-
-    `serve` calls it after the pages are written and the browser reloaded, so that a save shows at once.
+    `plan` names the pages to index and their digests (read from `output` when not given). `serve`
+    calls this after the pages are written and the browser reloaded, so that a save shows at once.
     """
-    if pages_digest is None:
-        pages = {p.relative_to(output).as_posix(): digest(p.read_bytes()) for p in sorted(output.rglob("*.html"))}
-        pages_digest = _digest_pages(pages)
-    stamp = output / SEARCH_STAMP
-    if stamp.is_file() and stamp.read_bytes() == pages_digest:
+    if plan is None:
+        plan = _search_plan_on_disk(output)
+    stamp = output / STAMP
+    stale = stale_shards(plan, stamp.read_bytes() if stamp.is_file() else None)
+    bundles = {bundle_path(shard) for shard in range(shard_count(len(plan)))}
+    kept = [
+        name
+        for name in _files_under(output, BUNDLE)
+        if name != STAMP and any(name.startswith(bundle) for bundle in bundles - {bundle_path(s) for s in stale})
+    ]
+    if not stale:
         # The index already covers exactly these pages: it is kept as it is.
-        kept = sum(1 for path in (output / BUNDLE).rglob("*") if path.is_file())
-        return {}, WriteReport((), (), kept)
-    bundle, errors = index_folder(output)
+        return {}, WriteReport((), (), len(kept) + 1), [*kept, STAMP]
+    bundle, errors = index_shards(output, plan, stale)
     if errors:
         raise BuildFailed(errors)
-    report = write_site(bundle, output, within=f"{BUNDLE}/")
+    report = write_site(bundle, output, within=f"{BUNDLE}/", keep=STAMP, kept=kept)
     # Written last: a build stopped before this point re-indexes next time.
-    return bundle, report.merged(write_file(output, SEARCH_STAMP, pages_digest))
+    report = report.merged(write_file(output, STAMP, search_stamp(plan)))
+    return bundle, report, [*kept, *bundle, STAMP]
+
+
+def _search_plan_on_disk(output: Path) -> dict[str, str]:
+    plan = {}
+    for name in _files_under(output, ""):
+        if name.endswith(".html") and not name.startswith(f"{BUNDLE}/"):
+            data = (output / name).read_bytes()
+            if b" data-pagefind-body" in data:
+                plan[name] = digest(data)
+    return plan
+
+
+def _files_under(output: Path, folder: str) -> list[str]:
+    start = output / folder
+    return sorted(
+        (Path(directory) / name).relative_to(output).as_posix()
+        for directory, _, files in os.walk(start)
+        for name in files
+    )
 
 
 def read_static(directory: Path) -> dict[str, bytes]:

@@ -7,8 +7,12 @@ from dataclasses import dataclass, field, replace
 
 from .errors import ContentError
 from .model import Agreement, Entry, Event, Model, Organization, Person
+from .search import bundle_path, shard_count, shard_of
 from .timeline import timeline_facets
 from .urls import SECTIONS, Urls, output_file
+
+SEARCHABLE = ("home", "glossary", "sources")
+"""The pages besides entries' own that the search index holds."""
 
 ENTRY_TEMPLATES = {
     Event: "event.html",
@@ -30,11 +34,18 @@ class Page:
     fallback: str | None = None
     alternates: Mapping[str, str] = field(default_factory=dict)
     translations: Mapping[str, str] = field(default_factory=dict)
+    search_bundles: tuple[str, ...] = ()
+    """On the search page: the site paths of the search index's bundles, merged in the browser."""
 
     @property
     def file(self) -> str:
         """Return the output file that serves this page."""
         return output_file(self.path)
+
+    @property
+    def searchable(self) -> bool:
+        """Return whether the search index holds this page: entries, home, glossary and sources do."""
+        return self.entry is not None or self.key[0] in SEARCHABLE
 
 
 def plan_pages(model: Model, urls: Urls) -> tuple[list[Page], list[ContentError]]:
@@ -60,7 +71,15 @@ def plan_pages(model: Model, urls: Urls) -> tuple[list[Page], list[ContentError]
             if lang in entry.untranslated:
                 fallback = next((other for other in languages if other not in entry.untranslated), None)
             drafts.append(Page(urls.entry(entry, lang), lang, template, (entry.kind, entry.id), entry, fallback))
-    return _with_alternates(drafts), _duplicates(drafts)
+    return _with_search_bundles(_with_alternates(drafts)), _duplicates(drafts)
+
+
+def _with_search_bundles(pages: list[Page]) -> list[Page]:
+    # Known from the plan alone: which pages are indexed decides which shards have pages.
+    searchable = [page.file for page in pages if page.searchable]
+    count = shard_count(len(searchable))
+    bundles = tuple(bundle_path(shard) for shard in sorted({shard_of(file, count) for file in searchable}))
+    return [replace(page, search_bundles=bundles) if page.key == ("search",) else page for page in pages]
 
 
 def _with_alternates(drafts: list[Page]) -> list[Page]:

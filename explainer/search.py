@@ -1,52 +1,146 @@
-"""Full-text search: Pagefind indexes the rendered pages, one index per language, into pagefind/."""
+"""Full-text search: Pagefind indexes the rendered pages into bundles under pagefind/, one per shard.
+
+A large site's pages are split into shards (about SHARD_PAGES pages each, a page and its translation
+together), each a Pagefind bundle of its own that the search page merges in the browser. An edit then
+re-indexes only the shards whose pages changed, and no Pagefind process holds the whole site at once.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
 
 from .errors import ContentError
 
 BUNDLE = "pagefind"
+STAMP = f"{BUNDLE}/explainer-shards.json"
+"""Which pages each shard was indexed from: a shard whose pages have not changed is not indexed again."""
+SHARD_PAGES = int(os.environ.get("EXPLAINER_SEARCH_SHARD_PAGES", "1000"))
+"""About how many pages one bundle indexes (settable for tests of many shards on a small site)."""
 # Pagefind's ready-made interfaces are not used: the search page has its own small script.
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
 
-
-def index_pages(outputs: dict[str, bytes]) -> tuple[dict[str, bytes], list[ContentError]]:
-    """Run Pagefind over rendered pages held in memory; return its bundle by output path, or why it failed."""
-    with tempfile.TemporaryDirectory(prefix="explainer-search-") as scratch:
-        site = Path(scratch) / "site"
-        for path, data in outputs.items():
-            if path.endswith(".html"):
-                target = site / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        return index_folder(site)
+Plan = Mapping[str, str]
+"""The pages to index: output file -> digest of its bytes."""
 
 
-def index_folder(site: Path) -> tuple[dict[str, bytes], list[ContentError]]:
-    """Run Pagefind over the pages of a built folder; return its bundle by output path, or why it failed.
+def shard_count(pages: int) -> int:
+    """Return how many bundles the search index of this many pages is split into: a power of two.
+
+    Changing the count moves most pages to another shard (all are indexed again), so it changes only
+    when the site doubles or halves, never with one entry more or less.
+    """
+    return 1 << max(0, math.ceil(math.log2(max(pages, 1) / SHARD_PAGES)))
+
+
+def shard_of(file: str, count: int) -> int:
+    """Return the shard of a page: by its folder's name, so that a page and its translation go together."""
+    name = PurePosixPath(file).parent.name
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big") % count
+
+
+def bundle_path(shard: int) -> str:
+    """Return the site path of a shard's bundle folder, with its trailing slash."""
+    return f"{BUNDLE}/{shard}/"
+
+
+def shards_of(plan: Plan) -> dict[int, dict[str, str]]:
+    """Return the pages of each shard (every shard, even an empty one)."""
+    count = shard_count(len(plan))
+    shards: dict[int, dict[str, str]] = {shard: {} for shard in range(count)}
+    for file in sorted(plan):
+        shards[shard_of(file, count)][file] = plan[file]
+    return shards
+
+
+def search_stamp(plan: Plan) -> bytes:
+    """Return the stamp of an index made from these pages: each shard's digest of its pages."""
+    digests = {}
+    for shard, pages in shards_of(plan).items():
+        hashed = hashlib.sha256()
+        for name, value in pages.items():
+            hashed.update(f"{name}\0{value}\0".encode())
+        digests[str(shard)] = hashed.hexdigest()
+    return (json.dumps({"shards": digests}, sort_keys=True, indent=1) + "\n").encode("ascii")
+
+
+def stale_shards(plan: Plan, stamp: bytes | None) -> list[int]:
+    """Return the shards whose pages differ from those the stamp (of the index in place) records."""
+    try:
+        before = json.loads(stamp or b"{}").get("shards", {})
+    except (ValueError, AttributeError):
+        before = {}
+    now = json.loads(search_stamp(plan))["shards"]
+    if len(before) != len(now):
+        return [int(shard) for shard in now]
+    return [int(shard) for shard, value in now.items() if before.get(shard) != value]
+
+
+def index_shards(site: Path, plan: Plan, shards: list[int]) -> tuple[dict[str, bytes], list[ContentError]]:
+    """Run Pagefind over the pages of some shards of a built folder; return their bundles by output path.
 
     Pagefind reads each page's <html lang> and indexes only elements marked data-pagefind-body.
     """
+    pages = shards_of(plan)
+    files: dict[str, bytes] = {}
+    # Beside the site, so that pages can be linked into each shard's folder rather than copied.
+    with tempfile.TemporaryDirectory(prefix=".explainer-search-", dir=site.parent) as scratch:
+        for shard in shards:
+            folder = Path(scratch) / f"shard-{shard}"
+            for name in pages[shard]:
+                _link(site / name, folder / name)
+            bundle, errors = _run_pagefind(folder, Path(scratch) / f"bundle-{shard}")
+            if errors:
+                return {}, errors
+            files.update((bundle_path(shard) + name, data) for name, data in bundle.items())
+    return files, []
+
+
+def index_pages(outputs: Mapping[str, bytes], plan: Plan) -> tuple[dict[str, bytes], list[ContentError]]:
+    """Index every shard of pages held in memory; return the bundles by output path, or why it failed."""
     with tempfile.TemporaryDirectory(prefix="explainer-search-") as scratch:
-        bundle = Path(scratch) / "bundle"
-        command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(bundle), "--silent"]
-        command += ["--glob", "**/*.html"]
+        site = Path(scratch) / "site"
+        for path in plan:
+            target = site / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(outputs[path])
+        return index_shards(site, plan, list(shards_of(plan)))
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _run_pagefind(site: Path, bundle: Path) -> tuple[dict[str, bytes], list[ContentError]]:
+    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(bundle), "--silent"]
+    command += ["--glob", "**/*.html"]
+    if site.is_dir():
         try:
             subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
         except (OSError, subprocess.SubprocessError) as err:
             detail = getattr(err, "stderr", None) or str(err)
             return {}, [ContentError("pagefind", 0, 0, "(search)", f"search indexing failed: {detail.strip()}")]
-        files = {
-            f"{BUNDLE}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
-            for path in sorted(bundle.rglob("*"))
-            if path.is_file() and not path.name.startswith(_UNUSED)
-        }
-    entry = f"{BUNDLE}/pagefind-entry.json"
+    else:
+        # A shard with no pages (a tiny site split by hand): an empty bundle would not load.
+        bundle.mkdir(parents=True)
+    files = {
+        path.relative_to(bundle).as_posix(): path.read_bytes()
+        for path in sorted(bundle.rglob("*"))
+        if path.is_file() and not path.name.startswith(_UNUSED)
+    }
+    entry = "pagefind-entry.json"
     if entry in files:
         # Pagefind lists the languages in hash-map order; sort them so that builds are byte-identical.
         files[entry] = json.dumps(json.loads(files[entry]), sort_keys=True, ensure_ascii=False).encode("utf-8")

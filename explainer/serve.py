@@ -25,6 +25,7 @@ from .content import Project
 from .errors import BuildFailed
 from .output import OutputRefused
 from .pipeline import build, update_search_index
+from .search import Plan
 
 CODE_DIR = Path(__file__).resolve().parent
 ERRORS_CSS = CODE_DIR / "serve_assets" / "errors.css"
@@ -117,6 +118,7 @@ def serve(
         report = result.report
         print(f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True)
         base_path[0] = urlsplit(result.site.base_url).path or "/"
+        indexer.plan = result.search_plan
 
     # Watch from before the first build: a save made while it runs must not go unnoticed.
     content = FolderWatcher([project.content, project.layouts, project.root / "seeds"])
@@ -189,6 +191,8 @@ class SearchIndexer:
 
     def __init__(self, output: Path):
         self.output = output
+        self.plan: Plan | None = None
+        """The pages of the last build and their digests (read from the output folder when unknown)."""
         self.lock = threading.Lock()
         self.wanted = False
         self.running = False
@@ -209,9 +213,10 @@ class SearchIndexer:
                     self.running = False
                     return
                 self.wanted = False
+                plan = self.plan
             started = time.perf_counter()
             try:
-                _, report = update_search_index(self.output)
+                _, report, _ = update_search_index(self.output, plan)
             except (BuildFailed, OSError) as err:
                 print(f"search index not updated: {err}", file=sys.stderr, flush=True)
                 continue

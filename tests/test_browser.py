@@ -246,6 +246,49 @@ def test_search_finds_a_framework_in_each_language_and_only_there(page: Page, or
 
 
 @pytest.fixture(scope="session")
+def sharded_site(tmp_path_factory) -> BuiltSite:
+    """The real site with its search index split into bundles of about 20 pages."""
+    import explainer.search
+
+    size, explainer.search.SHARD_PAGES = explainer.search.SHARD_PAGES, 20
+    try:
+        return build_real_site(tmp_path_factory.mktemp("sharded-site") / "site")
+    finally:
+        explainer.search.SHARD_PAGES = size
+
+
+def _all_results(page: Page, origin: str, site: BuiltSite, lang: str, query: str) -> tuple[str, set[str]]:
+    hrefs = _search(page, origin, site, lang, query)
+    # The page shows the first 30 results; the status gives how many there are in all.
+    status = page.locator("#search-status").inner_text()
+    assert len(hrefs) < 30, f"{query}: too many results to compare them all"
+    return status, set(hrefs)
+
+
+@pytest.mark.parametrize("query", ["Mérida", "fentanilo", "embajador"])
+def test_search_over_many_bundles_finds_what_one_bundle_finds(
+    browser: Browser, page: Page, origin: str, real_site: BuiltSite, sharded_site: BuiltSite, query: str
+):
+    bundles = page_bundles(sharded_site)
+    assert len(bundles) >= 5, bundles
+    whole = _all_results(page, origin, real_site, "es", query)
+    with serve_folder(sharded_site.folder) as sharded_origin:
+        other = browser.new_page()
+        watched = Watched(other, sharded_origin)
+        split = _all_results(other, sharded_origin, sharded_site, "es", query)
+        other.close()
+    assert whole[1], f"no result for {query}"
+    assert split == whole
+    assert watched.outside == [] and watched.errors == []
+
+
+def page_bundles(site: BuiltSite) -> list[str]:
+    """Return the search bundles the search page of a built site merges."""
+    html = (site.folder / site.urls.section("es", "search").lstrip("/") / "index.html").read_text("utf-8")
+    return html.split('data-bundles="', 1)[1].split('"', 1)[0].split()
+
+
+@pytest.fixture(scope="session")
 def subpath_site(tmp_path_factory) -> BuiltSite:
     """The real site built for deployment under a sub-path."""
     return build_real_site(tmp_path_factory.mktemp("subpath-site") / "site", base_url="/explainers/security/")

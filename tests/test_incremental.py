@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import explainer.search
 from explainer import pipeline
 from explainer.cache import Cache
 from explainer.content import Project
@@ -238,3 +239,33 @@ def test_a_sequence_of_edits_rebuilt_incrementally_equals_clean_builds(tmp_path:
         build(project, search=False)
         clean = clean_build_of(project, tmp_path / f"clean-{step}")
         assert tree_digest(project.output) == tree_digest(clean), f"after {kind!r} (step {step})"
+
+
+@pytest.mark.parametrize("kind", ["entry text", "new entry", "deleted entry", "template"])
+def test_a_split_search_index_reindexes_only_the_bundles_an_edit_touches(tmp_path: Path, monkeypatch, kind: str):
+    monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)
+    project = copy_real_site(tmp_path / "incremental")
+    first = build(project)
+    bundles = {name.split("/")[1] for name in first.outputs if name.startswith("pagefind/") and name.count("/") > 1}
+    assert len(bundles) >= 5, bundles
+
+    EDITS[kind](project.root)
+    again = build(project)
+    reindexed = {name.split("/")[1] for name in again.report.written if name.count("/") > 1 and name[:9] == "pagefind/"}
+    changed_pages = {name for name in again.report.written + again.report.removed if name.endswith(".html")}
+    count = explainer.search.shard_count(len(again.search_plan))
+    searchable = set(again.search_plan) | set(first.search_plan)
+    touched = {str(explainer.search.shard_of(name, count)) for name in changed_pages if name in searchable}
+    # A template edit that adds an attribute changes pages but not what Pagefind makes of them.
+    assert reindexed or kind == "template", "the edit changed indexed pages"
+    if kind == "entry text":
+        assert len(reindexed) < len(bundles) / 2, f"{sorted(reindexed)} of {len(bundles)} re-indexed"
+    assert reindexed <= touched | {str(n) for n in range(count)} - bundles, "only bundles with changed pages"
+
+    # The index in place is the one a clean build makes (Pagefind's output is deterministic).
+    shutil.copytree(project.root, tmp_path / "clean", ignore=shutil.ignore_patterns("site", ".cache"))
+    clean = project_in(tmp_path / "clean")
+    build(clean, cache=Cache(None))
+    incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
+    assert sorted(incremental) == sorted(fresh)
+    assert [name for name in fresh if incremental[name] != fresh[name]] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import shutil
 import socket
 import subprocess
@@ -197,7 +198,6 @@ def test_errors_show_in_the_browser_over_the_last_good_pages_until_fixed(server:
 
 def test_a_save_tells_connected_browsers_to_reload(server: Server):
     import asyncio
-    import json
 
     from tornado.websocket import websocket_connect
 
@@ -225,7 +225,7 @@ def test_a_save_tells_connected_browsers_to_reload(server: Server):
 
 def test_the_search_index_follows_a_save_after_the_page_is_shown(server: Server):
     wait_for(lambda: server.count("search index updated") >= 1)
-    bundle = server.root / "site" / "pagefind"
+    bundle = server.root / "site" / "pagefind" / "0"
     before = {p.name for p in (bundle / "fragment").iterdir()}
     path = server.root / TALKS
     path.write_text(path.read_text("utf-8").replace("en: Talks}", "en: Negotiations}"), "utf-8")
@@ -233,5 +233,5 @@ def test_the_search_index_follows_a_save_after_the_page_is_shown(server: Server)
     wait_for(lambda: server.count("search index updated") >= 2)
     after = {p.name for p in (bundle / "fragment").iterdir()}
     assert after != before, "the changed page has a new fragment in the index"
-    stamp = (bundle / "explainer-pages.sha256").read_text("ascii")
-    assert len(stamp.strip()) == 64
+    stamp = json.loads((bundle.parent / "explainer-shards.json").read_text("ascii"))
+    assert [len(value) for value in stamp["shards"].values()] == [64]

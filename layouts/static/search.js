@@ -41,8 +41,12 @@ async function start() {
   const input = form.querySelector("input[type=search]");
   const status = document.getElementById("search-status");
   const list = document.getElementById("search-results");
-  const pagefind = await import(form.dataset.bundle + "pagefind.js");
+  // A large site's index comes in several bundles: the first is loaded, the others merged into it.
+  const [first, ...others] = form.dataset.bundles.split(" ").filter(Boolean);
+  if (!first) return; // nothing to search: the page keeps its links to browse instead
+  const pagefind = await import(first + "pagefind.js");
   await pagefind.options({ baseUrl: form.dataset.base });
+  for (const bundle of others) await pagefind.mergeIndex(bundle, { baseUrl: form.dataset.base });
   await pagefind.init();
 
   async function run(query) {
