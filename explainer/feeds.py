@@ -317,6 +317,8 @@ def prepare_parts(model: Model, urls: Urls, pages: list[Page], memo: Memo) -> in
 
     Only worth it when many are missing (a first build): otherwise they are computed as needed.
     """
+    if memo.previous.records and memo.stale_records() < PARALLEL_FROM:
+        return 0  # an edit: listing every part to find the few it touched would cost more than they do
     jobs: list[Job] = []
     for lang in model.site.languages:
         jobs += [_atom_job(event, urls, lang) for event in model.events]

@@ -1,12 +1,14 @@
 """Full-text search: Pagefind indexes the rendered pages into bundles under pagefind/, one per shard.
 
-A large site's pages are split into shards (about SHARD_PAGES pages each, a page and its translation
-together), each a Pagefind bundle of its own that the search page merges in the browser. An edit then
-re-indexes only the shards whose pages changed, and no Pagefind process holds the whole site at once.
+A large site's pages are split into shards (at most SHARD_PAGES pages each on average; a page and its
+translation together), each a Pagefind bundle of its own that the search page merges in the browser.
+An edit then re-indexes only the shards whose pages changed, and no Pagefind process holds the whole
+site at once. A site of up to SHARD_PAGES indexed pages, such as the real one, has a single bundle.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import math
@@ -23,8 +25,8 @@ from .errors import ContentError
 BUNDLE = "pagefind"
 STAMP = f"{BUNDLE}/explainer-shards.json"
 """Which pages each shard was indexed from: a shard whose pages have not changed is not indexed again."""
-SHARD_PAGES = int(os.environ.get("EXPLAINER_SEARCH_SHARD_PAGES", "1000"))
-"""About how many pages one bundle indexes (settable for tests of many shards on a small site)."""
+SHARD_PAGES = int(os.environ.get("EXPLAINER_SEARCH_SHARD_PAGES", "500"))
+"""At most how many pages one bundle indexes on average (settable, to test many bundles on a small site)."""
 # Pagefind's ready-made interfaces are not used: the search page has its own small script.
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.")
 
@@ -93,14 +95,19 @@ def index_shards(site: Path, plan: Plan, shards: list[int]) -> tuple[dict[str, b
     files: dict[str, bytes] = {}
     # Beside the site, so that pages can be linked into each shard's folder rather than copied.
     with tempfile.TemporaryDirectory(prefix=".explainer-search-", dir=site.parent) as scratch:
-        for shard in shards:
+
+        def index(shard: int) -> tuple[dict[str, bytes], list[ContentError]]:
             folder = Path(scratch) / f"shard-{shard}"
             for name in pages[shard]:
                 _link(site / name, folder / name)
-            bundle, errors = _run_pagefind(folder, Path(scratch) / f"bundle-{shard}")
-            if errors:
-                return {}, errors
-            files.update((bundle_path(shard) + name, data) for name, data in bundle.items())
+            return _run_pagefind(folder, Path(scratch) / f"bundle-{shard}")
+
+        # Two Pagefind processes at a time keep both cores busy (one alone waits on its own reading).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for shard, (bundle, errors) in zip(shards, pool.map(index, shards), strict=True):
+                if errors:
+                    return {}, errors
+                files.update((bundle_path(shard) + name, data) for name, data in bundle.items())
     return files, []
 
 

@@ -318,6 +318,10 @@ class Memo:
             name, lambda recorder: compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
         )[0]
 
+    def stale_records(self) -> int:
+        """Return how many of the last build's results read something that has changed since."""
+        return sum(1 for record in self.previous.records.values() if not self.changed.isdisjoint(record.reads))
+
     def lacks(self, name: object) -> bool:
         """Return whether the result named `name` would have to be computed."""
         if name in self.next.records:
