@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import search as _search
 from .cache import Cache
 from .content import HOME_FILE, Project, read_entries, read_home, read_site_config
 from .errors import BuildFailed, ContentError
@@ -234,7 +235,8 @@ def read_model(
 def _inputs_stamp(project: Project, site: SiteConfig, allow_missing: bool, code: str, texts: tuple[str, ...]) -> str:
     # Every file the build reads: content, layouts, and the source texts the last build found.
     hashed = hashlib.blake2b(digest_size=16)
-    hashed.update(f"{code}\0{site!r}\0{allow_missing}\0".encode())
+    # The size of the search index's bundles shapes the output as the code does.
+    hashed.update(f"{code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0".encode())
     for folder in (project.content, project.layouts):
         for directory, subdirs, names in os.walk(folder):
             subdirs.sort()
@@ -326,6 +328,7 @@ def _plan_of(page: Page) -> str:
             page.fallback,
             sorted(page.alternates.items()),
             sorted(page.translations.items()),
+            page.search_bundles,
         )
     )
 

@@ -269,3 +269,18 @@ def test_a_split_search_index_reindexes_only_the_bundles_an_edit_touches(tmp_pat
     incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
     assert sorted(incremental) == sorted(fresh)
     assert [name for name in fresh if incremental[name] != fresh[name]] == []
+
+
+def test_when_the_search_index_is_split_anew_the_search_page_follows(tmp_path: Path, monkeypatch):
+    # As when a site grows past a power of two of bundles: every page moves, the search page lists them all.
+    project = copy_real_site(tmp_path / "incremental")
+    build(project)
+    monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)
+    again = build(project)
+    assert "es/buscar/index.html" in again.report.written
+    shutil.copytree(project.root, tmp_path / "clean", ignore=shutil.ignore_patterns("site", ".cache"))
+    clean = project_in(tmp_path / "clean")
+    build(clean, cache=Cache(None))
+    incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
+    assert sorted(incremental) == sorted(fresh)
+    assert [name for name in fresh if incremental[name] != fresh[name]] == []
