@@ -281,19 +281,25 @@ class View:
         A timeline may list thousands of events: each item is kept between builds (with what it read),
         so that an edit re-renders only its own event's items.
         """
+        return self._partial(
+            ("timeline-item", event.id, self.page_lang, level), "_timeline_item.html", event, level=level
+        )
 
+    def overview_mark(self, mark) -> Markup:
+        """Return one event's mark on the timeline's overview chart, kept between builds as items are."""
+        name = ("overview-mark", mark.event.id, self.page_lang, mark.x, mark.y)
+        return self._partial(name, "_overview_mark.html", mark.event, x=mark.x, y=mark.y)
+
+    def _partial(self, name: tuple, template: str, event: Event, **context) -> Markup:
         def compute(recorder: Recorder) -> Markup:
             view = View(self.raw, self.raw_strings, self.urls, self.page, self.markdown, self.cache, recorder, self.env)
             template_recorder, self.env.recorder = self.env.recorder, recorder
             try:
-                html = self.env.get_template("_timeline_item.html").render(
-                    event=view.model.get(event.id), level=level, v=view
-                )
+                html = self.env.get_template(template).render(event=view.model.get(event.id), v=view, **context)
             finally:
                 self.env.recorder = template_recorder
             return Markup(html.strip())
 
-        name = ("timeline-item", event.id, self.page_lang, level)
         if self.fragments is None:
             html, reads = compute(recorder := Recorder()), frozenset(recorder.reads)
         else:

@@ -9,6 +9,7 @@ site at once. A site of up to SHARD_PAGES indexed pages, such as the real one, h
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import hashlib
 import json
 import math
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .errors import ContentError
 
@@ -45,8 +46,13 @@ def shard_count(pages: int) -> int:
 
 def shard_of(file: str, count: int) -> int:
     """Return the shard of a page: by its folder's name, so that a page and its translation go together."""
-    name = PurePosixPath(file).parent.name
-    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big") % count
+    parts = file.split("/")
+    return _hash_of(parts[-2] if len(parts) > 1 else "") % count
+
+
+@functools.lru_cache(maxsize=65536)
+def _hash_of(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def bundle_path(shard: int) -> str:
