@@ -31,7 +31,7 @@ from .search import (
     stale_shards,
 )
 from .strings import Strings, read_strings
-from .trace import Inputs, Manifest, Memo, PageRecord, digest
+from .trace import Inputs, Manifest, Memo, PageRecord, digest, numbered
 from .urls import Urls
 
 
@@ -165,11 +165,14 @@ def build(
     cache.changed("pages")
     search_plan = {page.file: manifest.records[page.file].digest for page in pages if page.searchable}
     pages_digest = search_stamp(search_plan)
-    outputs = SiteFiles(made, project.output, [*kept, *sorted(made)])
+    # The result reads files back from the output folder when asked: a large site's pages are not
+    # held in memory beyond this point (the cache is saved below with room to spare).
+    names = [*kept, *made]
     if search and index_now:
-        bundle, index_report, names = update_search_index(project.output, search_plan)
-        outputs = SiteFiles({**made, **bundle, STAMP: pages_digest}, project.output, [*outputs.names, *names])
+        _, index_report, bundle_names = update_search_index(project.output, search_plan)
+        names += bundle_names
         report = report.merged(index_report)
+    outputs = SiteFiles({}, project.output, names)
     texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
     if texts != last_texts:
         # A source text new to this build: rarely so, and only a slower next build if it raced a save.
@@ -181,6 +184,7 @@ def build(
         made,
         LastBuild(stamp, {}, texts, pages_digest, search_plan, search, len(report.written) + report.unchanged),
     )
+    del made, rendered
     if save:
         cache.save()
     return BuildResult(outputs, report, len(stale), site, lambda: model, search_plan)
@@ -310,7 +314,7 @@ def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs
             manifest.records[page.file] = previous.records[page.file]
             continue
         status = (output / page.file).stat()
-        reads = frozenset(manifest.number(read, inputs, numbers) for read in rendered.reads[page.file])
+        reads = numbered(manifest.number(read, inputs, numbers) for read in rendered.reads[page.file])
         manifest.records[page.file] = PageRecord(
             _plan_of(page), reads, status.st_size, status.st_mtime_ns, digest(data)
         )

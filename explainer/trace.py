@@ -11,7 +11,8 @@ these proxies, and tests compare incremental rebuilds with clean builds after ev
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -46,6 +47,14 @@ TABLE_KINDS = {
 """Back-reference tables, and the kinds of entry each is computed from (None: every kind)."""
 
 
+_INTERNED: dict[Read, Read] = {}
+
+
+def numbered(numbers: Iterable[int]) -> array:
+    """Return read numbers as a sorted array: 4 bytes each, and one object to pickle rather than thousands."""
+    return array("I", sorted(set(numbers)))
+
+
 class Recorder:
     """Collects reads into every capture that is open, the page's own and any nested one."""
 
@@ -62,6 +71,9 @@ class Recorder:
         """Record one read."""
         if self._paused:
             return
+        # One object per distinct read: a large site's pages make a million reads of some ten thousand
+        # things, and shared objects are pickled once when a worker hands its pages back.
+        read = _INTERNED.setdefault(read, read)
         for capture in self.captures:
             capture.add(read)
 
@@ -240,7 +252,7 @@ class PageRecord:
     """What one written page read, what its plan was, and the file it became."""
 
     plan: str
-    reads: frozenset[int]
+    reads: array
     size: int
     mtime_ns: int
     digest: str
@@ -250,7 +262,7 @@ class PageRecord:
 class Fragment:
     """A memoized result and what computing it read."""
 
-    reads: frozenset[int]
+    reads: array
     value: object
 
 
@@ -338,7 +350,7 @@ class Memo:
                 recorder = Recorder()
                 value = compute(recorder)
                 self.computed[name] = (frozenset(recorder.reads), value)
-                reads = frozenset(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
+                reads = numbered(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
                 record = Fragment(reads, value)
             self.next.records[name] = record
         return record.value, frozenset(self.next.reads[number] for number in record.reads)
@@ -347,5 +359,5 @@ class Memo:
         """Take in results computed by a worker process (which has its own copy of this memo)."""
         for name, (reads, value) in computed.items():
             if name not in self.next.records:
-                numbers = frozenset(self.next.number(read, self.inputs, self._numbers) for read in reads)
+                numbers = numbered(self.next.number(read, self.inputs, self._numbers) for read in reads)
                 self.next.records[name] = Fragment(numbers, value)
