@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,12 +43,15 @@ def build_model(
     unreadable: frozenset[str] = frozenset(),
     home: Home | None = None,
     checked: dict[str, tuple[str, ...]] | None = None,
+    checks: dict | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> tuple[Model | None, list[ContentError]]:
     """Resolve references and citations across all entries and the home page; return the model, or every problem.
 
     References to `unreadable` ids (files that exist but failed to load) are not reported again.
     `checked` holds the Markdown problems of texts checked before (by digest); it is updated to
-    hold exactly this build's texts.
+    hold exactly this build's texts. `checks` holds each entry's reference and citation problems by
+    its file's digest (from `digests`), valid while the ids, kinds, sources and their texts are the same.
     """
     errors: list[ContentError] = []
     by_id: dict[str, Entry] = {}
@@ -70,8 +74,28 @@ def build_model(
     keys_of = defaultdict(list)
     for entry, path, _, key in texts:
         keys_of[id(entry)].append((path, key))
+    # An entry's checks read the entry, which ids exist with which kind, and the sources and their
+    # texts: while those are the same, an entry whose file is unchanged has the same problems.
+    universe = digest(
+        repr(sorted((entry_id, entry.kind) for entry_id, entry in by_id.items())),
+        repr(sorted(repr(entry) for entry in by_id.values() if isinstance(entry, Source))),
+        repr(sorted(paragraphs.items())),
+        repr(sorted(unreadable)),
+        site.default_language,
+    )
+    before = checks.get("entries", {}) if checks is not None and checks.get("universe") == universe else {}
+    after: dict[tuple, list[ContentError]] = {}
+    duplicated = {entry.id for entry in entries if by_id[entry.id] is not entry}
     for entry in everyone:
-        errors += _check_entry(entry, by_id, paragraphs, unreadable, site.default_language)
+        key = None
+        if digests and entry.id in by_id and entry.id not in duplicated and digests.get(entry.id):
+            key = (entry.file, digests[entry.id])
+        found = before.get(key) if key else None
+        if found is None:
+            found = _check_entry(entry, by_id, paragraphs, unreadable, site.default_language)
+        if key:
+            after[key] = found
+        errors += found
         if isinstance(entry, Event):
             errors += [
                 _error(
@@ -84,6 +108,9 @@ def build_model(
     if checked is not None:
         checked.clear()
         checked.update(problems_of)
+    if checks is not None:
+        checks.clear()
+        checks.update(universe=universe, entries=after)
     errors += _check_cycles(by_id, Agreement, "replaces")
     errors += _check_cycles(by_id, Organization, "parent")
     errors += _check_cycles(by_id, Source, "via")

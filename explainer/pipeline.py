@@ -225,7 +225,11 @@ def read_model(
     errors += home_errors
     checked = cache.part("markdown")
     known_texts = len(checked)
-    model, model_errors = build_model(site, files.entries, project.root, frozenset(files.unreadable), home, checked)
+    checks = cache.part("checks")
+    model, model_errors = build_model(
+        site, files.entries, project.root, frozenset(files.unreadable), home, checked, checks, files.digests
+    )
+    cache.changed("checks")
     errors += model_errors
     if errors or model is None:
         raise BuildFailed(errors)

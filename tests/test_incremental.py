@@ -19,6 +19,7 @@ import explainer.search
 from explainer import pipeline
 from explainer.cache import Cache
 from explainer.content import Project
+from explainer.errors import BuildFailed
 from explainer.pipeline import build
 from tests.conftest import REPO, tree_digest
 
@@ -284,3 +285,31 @@ def test_when_the_search_index_is_split_anew_the_search_page_follows(tmp_path: P
     incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
     assert sorted(incremental) == sorted(fresh)
     assert [name for name in fresh if incremental[name] != fresh[name]] == []
+
+
+def _errors_of(project: Project, cache: Cache | None = None) -> list[str]:
+    with pytest.raises(BuildFailed) as failed:
+        build(project, search=False, cache=cache)
+    return sorted(str(error) for error in failed.value.errors)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # What unchanged entries refer to goes away, changes kind, or loses the paragraph they cite.
+        lambda root: (root / "content/people/ronald-johnson.yml").unlink(),
+        lambda root: (root / "content/people/ronald-johnson.yml").rename(
+            root / "content/organizations/ronald-johnson.yml"
+        ),
+        lambda root: replace_in(next((root / "seeds").glob("*.txt")), "Hoy reconocemos", "Hoy celebramos"),
+    ],
+    ids=["deleted", "changed kind", "source text"],
+)
+def test_unchanged_entries_are_checked_again_when_what_they_refer_to_changes(tmp_path: Path, edit):
+    project = copy_real_site(tmp_path / "incremental")
+    build(project, search=False)
+    edit(project.root)
+    errors = _errors_of(project)
+    assert errors, "the edit breaks references or quotes in entries whose files did not change"
+    shutil.copytree(project.root, tmp_path / "clean", ignore=shutil.ignore_patterns("site", ".cache"))
+    assert errors == _errors_of(project_in(tmp_path / "clean"), Cache(None))
