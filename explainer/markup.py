@@ -80,6 +80,26 @@ def check_url(url: str) -> str | None:
     return None
 
 
+# An inline link whose target is plainly allowed: http(s), mailto, a site path or an anchor, with no
+# character that Markdown would treat specially inside it.
+_PLAIN_LINK = re.compile(r"\]\((?:https?://|mailto:|/(?!/)|#)[^\s()\[\]<>]*\)")
+# Whatever could make a link some other way (definitions, autolinks, images), or change a target
+# (escapes, entities, Markdown's own placeholders).
+_UNSURE = ("![", "]:", "<", "\\", "&", "\x02", "\x03")
+
+
+def surely_clean(text: str) -> bool:
+    """Return True only when a text certainly has no refused link or image, without rendering it.
+
+    Rendering is most of the cost of checking a large site's texts, and most texts are fine: a text
+    whose every link is an inline one to a plainly allowed target is one. Anything else, however
+    harmless, goes to the full check.
+    """
+    if any(mark in text for mark in _UNSURE):
+        return False
+    return text.count("](") == len(_PLAIN_LINK.findall(text))
+
+
 class _ReferenceProcessor(InlineProcessor):
     def __init__(self, renderer: MarkdownRenderer):
         super().__init__(_REFERENCE)
@@ -173,6 +193,8 @@ class MarkdownRenderer:
 
     def find_problems(self, text: str) -> list[str]:
         """Return why any link or image in a text is refused."""
+        if surely_clean(text):
+            return []
         self.render(text)
         return list(self.problems)
 

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from explainer.content import read_entry
 from explainer.errors import ContentError
+from explainer.markup import MarkdownRenderer, surely_clean
 from explainer.model import ENTRY_TYPES, Entry
 from tests.conftest import FIXTURE
 
 EXAMPLES = int(os.environ.get("EXPLAINER_FUZZ", "1000"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LANGUAGES = ("es", "en")
+RENDERER = MarkdownRenderer()
 SAMPLES = [path.read_text("utf-8") for path in sorted((FIXTURE / "content").rglob("*.yml"))]
 
 scalars = st.one_of(
@@ -69,3 +71,32 @@ def test_mutated_real_entries_are_entries_or_errors(tmp_path_factory, kind, samp
         position %= len(text) + 1
         text = text[:position] + insertion + text[position + 1 :]
     _read(tmp_path_factory.mktemp("fuzz"), kind, text.encode("utf-8", "surrogatepass"))
+
+
+# Pieces of Markdown that make, hide or disguise links: schemes in several cases and spellings,
+# entities, brackets, code spans, definitions, autolinks.
+LINK_PIECES = [
+    "[a](", "](", "](<", ">)", ")", "(", "[", "]", "]:", "![", "<", ">", "`", "\n", " ", "\t", "x", "\\",
+    "javascript:", "JaVaScRiPt:", "java\tscript:", "java script:", "data:", "vbscript:", "ftp://h", "//evil",
+    "http://example.org", "https://example.org/a(b)", "mailto:a@b.org", "a@b.org", "&#106;", "&colon;",
+    "&#x3A;", "&amp;", "[[person:x]]", "[[quote:x|y]]", '"title"', "    ", "- ", "1. ", "*", "/es/", "#a",
+    "https://x)", "/(", "//", "\x02",
+]  # fmt: skip
+
+
+@SETTINGS
+@given(pieces=st.lists(st.sampled_from(LINK_PIECES), max_size=14))
+def test_a_text_passed_without_rendering_has_no_problem_when_rendered(pieces):
+    # The quick look may send a clean text to the full check, never let a refused link through.
+    text = "".join(pieces)
+    if surely_clean(text):
+        RENDERER.render(text)
+        assert RENDERER.problems == [], text
+
+
+def test_the_quick_look_passes_ordinary_texts_and_refuses_disguised_links():
+    assert surely_clean("See [the agreement](https://example.org/a) and [[person:x|her]].")
+    assert surely_clean("- [a](/es/cronologia/#x)\n- [b](mailto:a@b.org)")
+    for text in ("[a](javascript:alert(1))", "[a](//evil.example)", "[a][r]\n\n[r]: data:x", "![i](x.png)"):
+        assert not surely_clean(text), text
+        assert RENDERER.find_problems(text), text
