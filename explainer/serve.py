@@ -145,8 +145,10 @@ def serve(
 
     def tick() -> None:
         check()
-        # Looking at 10,000 files takes ~40 ms: poll so that watching never takes more than POLL_SHARE of a core.
-        loop.call_later(max(POLL_SECONDS, looking[0] / POLL_SHARE), tick)
+        # Looking at 10,000 files takes ~40 ms: poll so that watching never takes more than POLL_SHARE of a
+        # core; but once a save is seen, look again soon, so that its rebuild waits only for a quiet moment.
+        pause = POLL_SECONDS if last_change[0] is not None else max(POLL_SECONDS, looking[0] / POLL_SHARE)
+        loop.call_later(pause, tick)
 
     def check() -> None:
         started = time.perf_counter()
