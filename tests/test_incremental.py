@@ -36,12 +36,19 @@ def project_in(root: Path) -> Project:
     return Project(root=root, content=root / "content", layouts=root / "layouts", output=root / "site")
 
 
-def clean_build_of(project: Project, root: Path) -> Path:
+def clean_build_of(project: Project, root: Path, search: bool = False) -> Path:
     """Copy a project's inputs (not its output or cache) to `root`, build it without a cache; return the output."""
     shutil.copytree(project.root, root, ignore=shutil.ignore_patterns("site", ".cache"))
     clean = project_in(root)
-    build(clean, search=False, cache=Cache(None))
+    build(clean, search=search, cache=Cache(None))
     return clean.output
+
+
+def assert_same_files(output: Path, expected: Path) -> None:
+    """Fail unless two output folders hold the same files with the same bytes."""
+    incremental, fresh = tree_digest(output), tree_digest(expected)
+    assert sorted(incremental) == sorted(fresh)
+    assert [name for name in fresh if incremental[name] != fresh[name]] == []
 
 
 def replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -264,12 +271,7 @@ def test_a_split_search_index_reindexes_only_the_bundles_an_edit_touches(tmp_pat
     assert reindexed <= touched | {str(n) for n in range(count)} - bundles, "only bundles with changed pages"
 
     # The index in place is the one a clean build makes (Pagefind's output is deterministic).
-    shutil.copytree(project.root, tmp_path / "clean", ignore=shutil.ignore_patterns("site", ".cache"))
-    clean = project_in(tmp_path / "clean")
-    build(clean, cache=Cache(None))
-    incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
-    assert sorted(incremental) == sorted(fresh)
-    assert [name for name in fresh if incremental[name] != fresh[name]] == []
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
 def test_when_the_search_index_is_split_anew_the_search_page_follows(tmp_path: Path, monkeypatch):
@@ -279,12 +281,7 @@ def test_when_the_search_index_is_split_anew_the_search_page_follows(tmp_path: P
     monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)
     again = build(project)
     assert "es/buscar/index.html" in again.report.written
-    shutil.copytree(project.root, tmp_path / "clean", ignore=shutil.ignore_patterns("site", ".cache"))
-    clean = project_in(tmp_path / "clean")
-    build(clean, cache=Cache(None))
-    incremental, fresh = tree_digest(project.output), tree_digest(clean.output)
-    assert sorted(incremental) == sorted(fresh)
-    assert [name for name in fresh if incremental[name] != fresh[name]] == []
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
 def _errors_of(project: Project, cache: Cache | None = None) -> list[str]:
