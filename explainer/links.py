@@ -96,14 +96,7 @@ def build_model(
         if key:
             after[key] = found
         errors += found
-        if isinstance(entry, Event):
-            errors += [
-                _error(
-                    entry, ("tags", index), f"unknown tag '{tag}' (tags are listed under 'tags' in content/site.yml)"
-                )
-                for index, tag in enumerate(entry.tags)
-                if tag not in site.tags
-            ]
+        errors += _check_tags(entry, site)
         errors += [_error(entry, path, problem) for path, key in keys_of[id(entry)] for problem in problems_of[key]]
     if checked is not None:
         checked.clear()
@@ -117,6 +110,62 @@ def build_model(
     if errors:
         return None, errors
     return replace(_assemble(site, by_id, paragraphs), home=home), []
+
+
+def patch_model(model: Model, entries: list[Entry]) -> tuple[Model | None, list[ContentError]]:
+    """Return `model` with new versions of some of its entries (same ids and kinds), or their problems.
+
+    What a full build would make of the same files, for `serve`'s first answer to a save: the new
+    versions are checked as `build_model` checks every entry (references, citations, quotes, tags,
+    Markdown, cycles), against the entries and source texts of `model`.
+    """
+    by_id = dict(model.entries)
+    for entry in entries:
+        if type(by_id.get(entry.id)) is not type(entry) or isinstance(entry, Source):
+            # A source's text file may change what every citation of it means: only a full build can tell.
+            raise ValueError(f"'{entry.id}' is not an entry of this kind in the model, or is a source")
+        by_id[entry.id] = entry
+    errors: list[ContentError] = []
+    for entry in entries:
+        errors += _check_entry(entry, by_id, model.paragraphs, frozenset(), model.site.default_language)
+        errors += _check_tags(entry, model.site)
+        fields = list(_markdown_fields(entry))
+        for (path, _), problems in zip(fields, find_problems_of([text for _, text in fields]), strict=True):
+            errors += [_error(entry, path, problem) for problem in problems]
+    errors += _check_cycles(by_id, Agreement, "replaces")
+    errors += _check_cycles(by_id, Organization, "parent")
+    if errors:
+        return None, errors
+    language = model.site.default_language
+    if any(_place(entry, language) != _place(model.entries[entry.id], language) for entry in entries):
+        return replace(_assemble(model.site, by_id, model.paragraphs), home=model.home), []
+    # The usual edit (a text) leaves every list's order and every back-reference as they were.
+    new = {entry.id: entry for entry in entries}
+    lists = {
+        name: tuple(new.get(entry.id, entry) for entry in getattr(model, name))
+        for name in ("events", "people", "agreements", "terms", "organizations", "sources")
+    }
+    return replace(model, entries={key: new.get(key, entry) for key, entry in model.entries.items()}, **lists), []
+
+
+def _place(entry: Entry, default_language: str) -> tuple:
+    # What `_assemble` sorts an entry by and the back-references it makes from it.
+    return (
+        _display_order(entry, default_language),
+        tuple(getattr(entry, name, None) for name in ("people", "agreements", "organizations", "replaces", "parent")),
+        tuple(role.organization for role in getattr(entry, "roles", ())),
+        tuple(citation.source for _, citation in all_citations(entry)),
+    )
+
+
+def _check_tags(entry: Entry, site: SiteConfig) -> list[ContentError]:
+    if not isinstance(entry, Event):
+        return []
+    return [
+        _error(entry, ("tags", index), f"unknown tag '{tag}' (tags are listed under 'tags' in content/site.yml)")
+        for index, tag in enumerate(entry.tags)
+        if tag not in site.tags
+    ]
 
 
 def find_problems_of(texts: list[str]) -> list[tuple[str, ...]]:
@@ -133,14 +182,16 @@ def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:
     def of(cls):
         return [e for e in by_id.values() if isinstance(e, cls)]
 
-    # Same-day events keep the order the source tells, when it does; then their ids.
-    events = tuple(sorted(of(Event), key=lambda e: (e.date, e.order or 1_000_000, e.id)))
+    def order(entry: Entry) -> tuple:
+        return _display_order(entry, site.default_language)
+
+    events = tuple(sorted(of(Event), key=order))
     events_of: dict[str, list[str]] = defaultdict(list)
     for event in events:
         for target in (*event.people, *event.agreements, *event.organizations):
             events_of[target].append(event.id)
     people_of: dict[str, list[str]] = defaultdict(list)
-    people = tuple(sorted(of(Person), key=lambda p: (sort_key(p.sort_name), p.id)))
+    people = tuple(sorted(of(Person), key=order))
     for person in people:
         for org in dict.fromkeys(role.organization for role in person.roles if role.organization):
             people_of[org].append(person.id)
@@ -161,19 +212,10 @@ def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:
         entries=dict(sorted(by_id.items())),
         events=events,
         people=people,
-        # Dated agreements in time order, then those the source gives no date for.
-        agreements=tuple(sorted(of(Agreement), key=lambda a: (a.date is None, a.date or _NO_DATE, a.id))),
-        terms=tuple(
-            sorted(
-                of(Term),
-                key=lambda t: (
-                    sort_key(t.term.get(site.default_language, t.id)),
-                    t.id,
-                ),
-            )
-        ),
-        organizations=tuple(sorted(of(Organization), key=lambda o: o.id)),
-        sources=tuple(sorted(of(Source), key=lambda s: s.id)),
+        agreements=tuple(sorted(of(Agreement), key=order)),
+        terms=tuple(sorted(of(Term), key=order)),
+        organizations=tuple(sorted(of(Organization), key=order)),
+        sources=tuple(sorted(of(Source), key=order)),
         paragraphs=paragraphs,
         events_of=_freeze(events_of),
         people_of=_freeze(people_of),
@@ -184,6 +226,21 @@ def _assemble(site: SiteConfig, by_id: dict[str, Entry], paragraphs) -> Model:
 
 
 _NO_DATE = PartialDate(0)
+
+
+def _display_order(entry: Entry, default_language: str) -> tuple:
+    # The order of each kind's list on the site.
+    if isinstance(entry, Event):
+        # Same-day events keep the order the source tells, when it does; then their ids.
+        return (entry.date, entry.order or 1_000_000, entry.id)
+    if isinstance(entry, Person):
+        return (sort_key(entry.sort_name), entry.id)
+    if isinstance(entry, Agreement):
+        # Dated agreements in time order, then those the source gives no date for.
+        return (entry.date is None, entry.date or _NO_DATE, entry.id)
+    if isinstance(entry, Term):
+        return (sort_key(entry.term.get(default_language, entry.id)), entry.id)
+    return (entry.id,)
 
 
 def _freeze(table: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:

@@ -36,6 +36,16 @@ from .urls import Urls
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """What a site was built from: the model, its pages, the UI words and the URLs."""
+
+    model: Model
+    pages: tuple[Page, ...]
+    strings: Strings
+    urls: Urls
+
+
+@dataclass(frozen=True)
 class BuildResult:
     """What a build made: the files by path, what writing changed, how many pages it rendered, the model."""
 
@@ -43,14 +53,19 @@ class BuildResult:
     report: WriteReport | None
     rendered: int
     site: SiteConfig
-    load_model: Callable[[], Model]
+    load_snapshot: Callable[[], Snapshot]
     search_plan: Plan | None = None
     """The pages the search index holds (file -> digest), for `update_search_index`."""
 
     @functools.cached_property
+    def snapshot(self) -> Snapshot:
+        """Return what the site was built from (read again if the build found nothing to do)."""
+        return self.load_snapshot()
+
+    @property
     def model(self) -> Model:
-        """Return the model the site was built from (read again if the build found nothing to do)."""
-        return self.load_model()
+        """Return the model the site was built from."""
+        return self.snapshot.model
 
 
 @dataclass(frozen=True)
@@ -109,7 +124,7 @@ def build(
             WriteReport((), (), last.total),
             0,
             site,
-            lambda: read_model(project, site, strings, allow_missing, cache)[0],
+            lambda: _snapshot_of(read_model(project, site, strings, allow_missing, cache)[0], strings),
             last.search_plan,
         )
 
@@ -121,7 +136,7 @@ def build(
     pages, errors = plan_pages(model, urls)
     if errors:
         raise BuildFailed(errors)
-    env = _environment(project, cache)
+    env = environment_for(project, cache)
     inputs = Inputs(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
@@ -153,7 +168,7 @@ def build(
                 raise BuildFailed(errors)
             made.update(bundle)
             made[STAMP] = search_stamp(plan)
-        return BuildResult(made, None, len(stale), site, lambda: model)
+        return BuildResult(made, None, len(stale), site, lambda: Snapshot(model, tuple(pages), strings, urls))
 
     # Write only what changed; nothing was touched before this point. Search then indexes the written
     # pages (rather than a second copy of them) and its bundle is written under pagefind/.
@@ -187,10 +202,20 @@ def build(
     del made, rendered
     if save:
         cache.save()
-    return BuildResult(outputs, report, len(stale), site, lambda: model, search_plan)
+    snapshot = Snapshot(model, tuple(pages), strings, urls)
+    return BuildResult(outputs, report, len(stale), site, lambda: snapshot, search_plan)
 
 
-def _environment(project: Project, cache: Cache):
+def _snapshot_of(model: Model, strings: Strings) -> Snapshot:
+    urls = Urls(model.site.base_url, strings)
+    pages, errors = plan_pages(model, urls)
+    if errors:
+        raise BuildFailed(errors)
+    return Snapshot(model, tuple(pages), strings, urls)
+
+
+def environment_for(project: Project, cache: Cache):
+    """Return the Jinja environment of the project's templates, kept in `cache` while they are unchanged."""
     # serve rebuilds with one environment until a template file changes. The environment itself never
     # looks at the files again (a stat per template used, thousands per build).
     folder = project.layouts / "templates"

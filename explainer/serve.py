@@ -1,30 +1,35 @@
 """`build.py serve`: build, serve site/ on 127.0.0.1, rebuild on every save and reload the browser.
 
-The only module that imports livereload (for its browser script and websocket). Saves are noticed by
-polling every 50 ms; a burst of saves makes one rebuild. A failed rebuild keeps the last good pages on
-disk and shows the errors above every page until the content is fixed.
+The only module that imports livereload (for its browser script and websocket) and watchfiles (which
+tells of saves). A burst of saves makes one rebuild; the pages of edited entries are written first
+(quick.py), and each browser reloads when the page it shows was rewritten. A failed rebuild keeps the
+last good pages on disk and shows the errors above every page until the content is fixed.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import mimetypes
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import watchfiles
 from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import httpserver, ioloop, netutil, web
 
 from .cache import Cache
 from .content import Project
 from .errors import BuildFailed
-from .output import OutputRefused
-from .pipeline import build, update_search_index
+from .output import OutputRefused, WriteReport
+from .pipeline import BuildResult, build, environment_for, update_search_index
+from .quick import write_edited_pages
 from .search import Plan
 
 CODE_DIR = Path(__file__).resolve().parent
@@ -39,48 +44,63 @@ class ServeState:
     errors: list[str] = field(default_factory=list)
 
 
-POLL_SECONDS = 0.02
-"""How often the watched folders are checked for saves, at least; large folders are checked less often."""
-POLL_SHARE = 0.2
-"""The largest share of one core that checking for saves may take."""
+PAGE_ASSETS = (".css", ".js", ".mjs", ".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".woff2", ".ico")
+"""Files that pages load: a change to one reloads every browser (a feed or an export changes no page)."""
+SETTLE_SECONDS = 0.04
+"""How long the folders must be quiet after a save before rebuilding: a burst of saves makes one rebuild."""
+LONGEST_WAIT_SECONDS = 1.5
+"""Saves that never stop (a tool rewriting files in a loop) still get a rebuild this often."""
 
 
-class FolderWatcher:
-    """Notices files added, changed or removed under some folders, by comparing their stat between polls."""
+def _watched(change: watchfiles.Change, path: str) -> bool:
+    # Editors leave hidden swap files and backups; they are not content. Of the code, only modules count.
+    name = os.path.basename(path)
+    if name.startswith(".") or name.endswith("~") or "/." in path:
+        return False
+    return not path.startswith(f"{CODE_DIR}{os.sep}") or name.endswith(".py")
 
-    def __init__(self, folders: list[Path], suffix: str | None = None):
-        self.folders = folders
-        self.suffix = suffix
-        self.snapshot = self._scan()
 
-    def poll(self) -> bool:
-        """Return whether anything changed since the last poll."""
-        current = self._scan()
-        changed = current != self.snapshot
-        self.snapshot = current
-        return changed
+def watch_saves(folders: list[Path], report: Callable[[set[Path]], None], stop: threading.Event) -> threading.Thread:
+    """Start a thread that calls `report` with the files saved, added or removed under `folders`.
 
-    def _scan(self) -> dict[str, tuple[int, int]]:
-        found: dict[str, tuple[int, int]] = {}
-        stack = [str(folder) for folder in self.folders if folder.is_dir()]
-        while stack:
-            try:
-                entries = list(os.scandir(stack.pop()))
-            except OSError:
-                continue  # a folder removed while we looked
-            for entry in entries:
-                # Editors leave hidden swap files and backups; they are not content.
-                if entry.name.startswith(".") or entry.name.endswith("~"):
-                    continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    elif self.suffix is None or entry.name.endswith(self.suffix):
-                        info = entry.stat()
-                        found[entry.path] = (info.st_mtime_ns, info.st_size)
-                except OSError:
-                    continue
-        return found
+    The operating system tells of each change (inotify, FSEvents, ...; through watchfiles), so a save
+    is seen within milliseconds at any size of site and watching costs nothing between saves.
+    """
+    existing = [folder for folder in folders if folder.is_dir()]
+
+    def run() -> None:
+        changes = watchfiles.watch(
+            *existing,
+            watch_filter=_watched,
+            # watchfiles groups changes over `step` ms, but a file saved twice counts once and does not
+            # extend the group: waiting for quiet is done by the caller (see serve's on_saves).
+            step=10,
+            stop_event=stop,
+            raise_interrupt=False,
+            ignore_permission_denied=True,
+        )
+        for batch in changes:
+            report({Path(path) for _, path in batch})
+
+    thread = threading.Thread(target=run, daemon=True, name="watch-saves")
+    thread.start()
+    return thread
+
+
+class BrowserSocket(LiveReloadHandler):
+    """livereload's websocket, which also remembers the page each browser shows (from its 'info')."""
+
+    shown: str | None = None
+
+    def on_message(self, message: str) -> None:
+        """Answer the browser's handshake; note the page it shows."""
+        super().on_message(message)
+        try:
+            data = json.loads(message)
+        except ValueError:
+            return
+        if isinstance(data, dict) and data.get("command") == "info" and isinstance(data.get("url"), str):
+            self.shown = urlsplit(data["url"]).path
 
 
 def serve(
@@ -91,8 +111,9 @@ def serve(
     base_path = ["/"]
     # One cache for the whole run: a rebuild never reads it from disk again.
     cache = Cache.at(project.root)
+    last: list[BuildResult] = []
 
-    def rebuild() -> None:
+    def rebuild() -> WriteReport | None:
         started = time.perf_counter()
         try:
             result = build(
@@ -112,17 +133,74 @@ def serve(
                 file=sys.stderr,
                 flush=True,
             )
-            return
+            return None
         state.errors = []
         elapsed = (time.perf_counter() - started) * 1000
         report = result.report
         print(f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True)
         base_path[0] = urlsplit(result.site.base_url).path or "/"
         indexer.plan = result.search_plan
+        last[:] = [result]
+        return report
+
+    def write_first(saved: set[Path]) -> None:
+        # The pages of the entries just edited, before the full rebuild: what the editor looks at.
+        if state.errors or not last:
+            return
+        started = time.perf_counter()
+        try:
+            written = write_edited_pages(
+                project, last[0].snapshot, environment_for(project, cache), saved, allow_missing=allow_missing
+            )
+        except (BuildFailed, OSError, ValueError):
+            return  # the full rebuild that follows tells what went wrong
+        if written:
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"edited entries' pages written in {elapsed:.0f} ms: {len(written)} written", flush=True)
+            _reload_browsers(base_path[0], written)
+
+    pending: set[Path] = set()
+    first_save = [0.0]
+    timer = [None]
+
+    def on_saves(paths: set[Path]) -> None:
+        # On the server's thread (see watch_saves): rebuild once the saves have stopped for a moment.
+        if any(CODE_DIR in path.parents for path in paths):
+            # New code cannot be imported into a running process reliably: start afresh.
+            print("code changed: restarting the server", flush=True)
+            os.execv(sys.executable, [sys.executable, *_same_port(sys.argv, actual_port)])
+        now = loop.time()
+        if not pending:
+            first_save[0] = now
+        pending.update(paths)
+        if timer[0] is not None:
+            loop.remove_timeout(timer[0])
+        timer[0] = loop.call_at(min(now + SETTLE_SECONDS, first_save[0] + LONGEST_WAIT_SECONDS), flush)
+
+    def flush() -> None:
+        timer[0] = None
+        saved = set(pending)
+        pending.clear()
+        write_first(saved)
+        failed_before = bool(state.errors)
+        report = rebuild()
+        if report is None or failed_before:
+            _reload_browsers(base_path[0], None)  # every page shows (or stops showing) the errors
+        else:
+            _reload_browsers(base_path[0], [*report.written, *report.removed])
+        # Saved once the browsers are told, so that the next `build` in a new process starts warm.
+        cache.save()
+        if search and not state.errors:
+            indexer.request()
 
     # Watch from before the first build: a save made while it runs must not go unnoticed.
-    content = FolderWatcher([project.content, project.layouts, project.root / "seeds"])
-    code = FolderWatcher([CODE_DIR], suffix=".py")
+    loop = ioloop.IOLoop.current()
+    stop = threading.Event()
+    watch_saves(
+        [project.content, project.layouts, project.root / "seeds", CODE_DIR],
+        lambda paths: loop.add_callback(on_saves, paths),
+        stop,
+    )
     indexer = SearchIndexer(project.output)
     rebuild()
     cache.save()
@@ -133,55 +211,26 @@ def serve(
     site = dict(root=project.output.resolve(), state=state, base_path=base_path, port=actual_port)
     application = web.Application(
         [
-            (r"/livereload", LiveReloadHandler),
+            (r"/livereload", BrowserSocket),
             (r"/livereload.js", LiveReloadJSHandler),
             (r"/.*", SiteHandler, site),
         ]
     )
     httpserver.HTTPServer(application).add_sockets(sockets)
-
-    last_change = [None]
-    looking = [0.0]
-
-    def tick() -> None:
-        check()
-        # Looking at 10,000 files takes ~40 ms: poll so that watching never takes more than POLL_SHARE of a
-        # core; but once a save is seen, look again soon, so that its rebuild waits only for a quiet moment.
-        pause = POLL_SECONDS if last_change[0] is not None else max(POLL_SECONDS, looking[0] / POLL_SHARE)
-        loop.call_later(pause, tick)
-
-    def check() -> None:
-        started = time.perf_counter()
-        if code.poll():
-            # New code cannot be imported into a running process reliably: start afresh.
-            print("code changed: restarting the server", flush=True)
-            os.execv(sys.executable, [sys.executable, *_same_port(sys.argv, actual_port)])
-        now = time.monotonic()
-        changed = content.poll()
-        looking[0] = time.perf_counter() - started
-        if changed:
-            # Wait for one quiet poll, so that a burst of saves makes one rebuild of the last version.
-            last_change[0] = now
-            return
-        if last_change[0] is not None:
-            last_change[0] = None
-            rebuild()
-            _reload_browsers()
-            # Saved once the browsers are told, so that the next `build` in a new process starts warm.
-            cache.save()
-            if search and not state.errors:
-                indexer.request()
-
-    loop = ioloop.IOLoop.current()
-    loop.call_later(POLL_SECONDS, tick)
+    if last:
+        # A first build that found nothing to do read nothing: read the model now, so that the first
+        # save gets its quick answer too.
+        loop.add_callback(lambda: last and last[0].snapshot)
     print(
         f"serving {project.shown(project.output)}/ at http://{host}:{actual_port}{base_path[0]} (Ctrl+C stops)",
         flush=True,
     )
     try:
-        ioloop.IOLoop.current().start()
+        loop.start()
     except KeyboardInterrupt:
         print("stopped", flush=True)
+    finally:
+        stop.set()
     return 0
 
 
@@ -236,14 +285,28 @@ def _same_port(argv: list[str], port: int) -> list[str]:
     return argv
 
 
-def _reload_browsers() -> None:
+def _reload_browsers(base_path: str, files: Collection[str] | None) -> None:
+    """Tell the browsers showing one of `files` to reload: all of them when None or when a page's asset changed."""
     # livereload's own reload_waiters() expects its file watcher, which we do not use.
+    every = files is None or any(name.endswith(PAGE_ASSETS) for name in files)
+    wanted = set(files or ())
     message = {"command": "reload", "path": "*", "liveCSS": False, "liveImg": False}
     for waiter in list(LiveReloadHandler.waiters):
+        shown = _file_shown(getattr(waiter, "shown", None), base_path)
+        if not every and shown is not None and shown not in wanted:
+            continue
         try:
             waiter.write_message(message)
         except Exception:  # noqa: BLE001 (a closed browser tab must not stop the server)
             LiveReloadHandler.waiters.discard(waiter)
+
+
+def _file_shown(url_path: str | None, base_path: str) -> str | None:
+    # The file of site/ a browser shows, from the path of its address; None when unknown.
+    if url_path is None or not url_path.startswith(base_path):
+        return None
+    name = unquote(url_path[len(base_path) :])
+    return name + "index.html" if name == "" or name.endswith("/") else name
 
 
 class SiteHandler(web.RequestHandler):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import shutil
@@ -196,16 +197,32 @@ def test_errors_show_in_the_browser_over_the_last_good_pages_until_fixed(server:
     assert server.process.poll() is None
 
 
-def test_a_save_tells_connected_browsers_to_reload(server: Server):
-    import asyncio
-
+async def _browser(port: int, url: str):
+    """Connect to the reload socket as livereload.js does from a page at `url`."""
     from tornado.websocket import websocket_connect
 
+    socket_ = await websocket_connect(f"ws://127.0.0.1:{port}/livereload")
+    await socket_.write_message(json.dumps({"command": "hello", "protocols": []}))
+    assert json.loads(await socket_.read_message())["command"] == "hello"
+    await socket_.write_message(json.dumps({"command": "info", "url": f"http://127.0.0.1:{port}{url}"}))
+    return socket_
+
+
+def _in_thread(work: Callable[[], object]) -> object:
+    # In its own thread: Playwright's session may already run an event loop in this one.
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(work()))
+    thread.start()
+    thread.join(timeout=60)
+    assert results, "the browsers' side did not finish"
+    return results[0]
+
+
+def test_a_save_tells_the_browsers_showing_a_changed_page_to_reload(server: Server):
+    import asyncio
+
     async def listen() -> dict:
-        socket_ = await websocket_connect(f"ws://127.0.0.1:{server.port}/livereload")
-        await socket_.write_message(json.dumps({"command": "hello", "protocols": []}))
-        assert json.loads(await socket_.read_message())["command"] == "hello"
-        await socket_.write_message(json.dumps({"command": "info", "url": f"http://127.0.0.1:{server.port}/"}))
+        socket_ = await _browser(server.port, "/en/timeline/talks/")
         await asyncio.sleep(0.2)
         path = server.root / TALKS
         path.write_text(path.read_text("utf-8").replace("en: Talks}", "en: Talks reloaded}"), "utf-8")
@@ -213,14 +230,41 @@ def test_a_save_tells_connected_browsers_to_reload(server: Server):
         socket_.close()
         return json.loads(message)
 
-    # In its own thread: Playwright's session may already run an event loop in this one.
-    received: list[dict] = []
-    thread = threading.Thread(target=lambda: received.append(asyncio.run(listen())))
-    thread.start()
-    thread.join(timeout=30)
-    assert received and received[0]["command"] == "reload"
+    received = _in_thread(lambda: asyncio.run(listen()))
+    assert received["command"] == "reload"
     assert "<h1>Talks reloaded</h1>" in server.get("/en/timeline/talks/")[1]
     assert not [line for line in server.err if "Traceback" in line or "Error" in line]
+
+
+def test_the_edited_entrys_page_comes_first_and_only_browsers_whose_page_changed_reload(server: Server):
+    import asyncio
+
+    async def listen() -> tuple[dict, list]:
+        edited = await _browser(server.port, "/en/timeline/meeting/")
+        elsewhere = await _browser(server.port, "/en/404.html")
+        await asyncio.sleep(0.2)
+        rebuilds = server.count("rebuilt in")
+        path = server.root / "content/events/meeting.yml"
+        path.write_text(path.read_text("utf-8").replace("bo-lee]] met.", "bo-lee]] met in person."), "utf-8")
+        message = json.loads(await asyncio.wait_for(edited.read_message(), timeout=15))
+        while server.count("rebuilt in") == rebuilds:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        # A browser whose page did not change is left alone: no message has come for it.
+        other: list = []
+        with contextlib.suppress(TimeoutError):
+            other.append(await asyncio.wait_for(elsewhere.read_message(), timeout=0.5))
+        edited.close()
+        elsewhere.close()
+        return message, other
+
+    message, other = _in_thread(lambda: asyncio.run(listen()))
+    assert message["command"] == "reload"
+    assert other == []
+    assert "met in person" in server.get("/en/timeline/meeting/")[1]
+    first = next(i for i, line in enumerate(server.out) if line.startswith("edited entries' pages written"))
+    rebuilt = [i for i, line in enumerate(server.out) if line.startswith("rebuilt in")]
+    assert rebuilt[-2] < first < rebuilt[-1], "the edited entry's page was written before the full rebuild"
 
 
 def test_the_search_index_follows_a_save_after_the_page_is_shown(server: Server):
