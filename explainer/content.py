@@ -99,8 +99,10 @@ def read_entries(
     *,
     allow_missing: bool,
     memo: Mapping[str, tuple[Entry | None, list[ContentError]]] | None = None,
+    read: Mapping[str, bytes] | None = None,
 ) -> EntryFiles:
-    """Read every entry under content/, in a stable order, reusing `memo`'s results for unchanged files.
+    """Read every entry under content/, in a stable order, reusing `memo`'s results for unchanged files
+    and the bytes in `read` (by path) of files this build has read already.
 
     Returns the entries, the ids of entry files that could not be read (so that references to them
     are not reported a second time), all problems found, and each entry's digest.
@@ -132,7 +134,7 @@ def read_entries(
     results: list[tuple[Entry | None, list[ContentError]] | None] = []
     todo: list[tuple[int, type[Entry], Path, str, bytes | None]] = []
     for index, (cls, file, shown) in enumerate(files):
-        raw = _read_regular(file)
+        raw = _read_regular(file, read)
         key = None if raw is None else digest(cls.kind, shown, ",".join(languages), allow_missing, raw)
         keys.append(key)
         results.append(memo.get(key) if key else None)
@@ -163,9 +165,12 @@ def read_entries(
     return EntryFiles(entries, unreadable, errors, digests, fresh, len(todo))
 
 
-def _read_regular(path: Path) -> bytes | None:
+def _read_regular(path: Path, read: Mapping[str, bytes] | None = None) -> bytes | None:
     if path.is_symlink() or not path.is_file():
         return None
+    known = read.get(str(path)) if read else None
+    if known is not None:
+        return known
     try:
         return path.read_bytes()
     except OSError:

@@ -181,22 +181,25 @@ def _event_list(page: Page, model: Model, urls: Urls, lang: str, events: tuple[E
     return {"itemListOrder": "https://schema.org/ItemListOrderAscending", "itemListElement": items}
 
 
-def _serialize(data: dict) -> str:
+def serialize(data: dict | None) -> str | None:
+    """Return a JSON-LD description as the text of its <script> element (None for no description)."""
+    if data is None:
+        return None
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     # In HTML, "</script" ends the element whatever JSON thinks; escaping <, > and & rules that out.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def script_tag(data: dict | None) -> Markup:
-    """Return a JSON-LD <script> element whose content cannot close the element or open markup."""
-    if data is None:
+def script_tag(text: str | None) -> Markup:
+    """Return the JSON-LD <script> element of a serialized description, or nothing."""
+    if text is None:
         return Markup("")
-    return Markup('<script type="application/ld+json">{}</script>').format(Markup(_serialize(data)))
+    return Markup(f'<script type="application/ld+json">{text}</script>')
 
 
-def script_hash(data: dict | None) -> Markup:
-    """Return the Content-Security-Policy hash source of a JSON-LD block, or an empty string."""
-    if data is None:
+def script_hash(text: str | None) -> Markup:
+    """Return the Content-Security-Policy hash source of a serialized JSON-LD block, or an empty string."""
+    if text is None:
         return Markup("")
-    digest = hashlib.sha256(_serialize(data).encode("utf-8")).digest()
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
     return Markup(f" 'sha256-{base64.b64encode(digest).decode('ascii')}'")

@@ -113,7 +113,8 @@ def build(
     # The stamp is taken before anything is read, so that a save during the build is never missed.
     last = cache.part("last").get(str(project.output)) if write else None
     last_texts = last.texts if last else ()
-    stamp = _inputs_stamp(project, site, allow_missing, cache.code, last_texts) if write else ""
+    read: dict[str, bytes] = {}
+    stamp = _inputs_stamp(project, site, allow_missing, cache.code, last_texts, read) if write else ""
     if (
         last is not None
         and (last.stamp, last.search) == (stamp, search)
@@ -129,7 +130,8 @@ def build(
         )
 
     # Read every entry (reusing what the cache parsed before), then resolve references into the model.
-    model, digests = read_model(project, site, strings, allow_missing, cache)
+    model, digests = read_model(project, site, strings, allow_missing, cache, read)
+    del read
 
     # Plan the pages; render those whose inputs changed since they were written (all, when not writing).
     urls = Urls(site.base_url, strings)
@@ -241,10 +243,18 @@ def read_settings(project: Project, base_url: str | None) -> tuple[SiteConfig, S
 
 
 def read_model(
-    project: Project, site: SiteConfig, strings: Strings, allow_missing: bool, cache: Cache
+    project: Project,
+    site: SiteConfig,
+    strings: Strings,
+    allow_missing: bool,
+    cache: Cache,
+    read: Mapping[str, bytes] | None = None,
 ) -> tuple[Model, dict[str, str]]:
-    """Read every entry and the home page, resolve references; return the model and each entry's digest."""
-    files = read_entries(project, site.languages, allow_missing=allow_missing, memo=cache.part("entries"))
+    """Read every entry and the home page, resolve references; return the model and each entry's digest.
+
+    `read` holds files' bytes already read in this build (by path), so that they are not read twice.
+    """
+    files = read_entries(project, site.languages, allow_missing=allow_missing, memo=cache.part("entries"), read=read)
     errors = list(files.errors)
     home, home_errors = read_home(project, site.languages, allow_missing=allow_missing)
     errors += home_errors
@@ -265,8 +275,16 @@ def read_model(
     return model, {**files.digests, "(home)": _file_digest(project.content / HOME_FILE)}
 
 
-def _inputs_stamp(project: Project, site: SiteConfig, allow_missing: bool, code: str, texts: tuple[str, ...]) -> str:
-    # Every file the build reads: content, layouts, and the source texts the last build found.
+def _inputs_stamp(
+    project: Project,
+    site: SiteConfig,
+    allow_missing: bool,
+    code: str,
+    texts: tuple[str, ...],
+    read: dict[str, bytes] | None = None,
+) -> str:
+    # Every file the build reads: content, layouts, and the source texts the last build found. The
+    # bytes of content files are kept in `read`, for reading the entries without opening them again.
     hashed = hashlib.blake2b(digest_size=16)
     # The size of the search index's bundles shapes the output as the code does.
     hashed.update(f"{code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0".encode())
@@ -276,10 +294,16 @@ def _inputs_stamp(project: Project, site: SiteConfig, allow_missing: bool, code:
             for name in sorted(names):
                 path = os.path.join(directory, name)
                 hashed.update(f"{os.path.relpath(path, project.root)}\0".encode())
-                hashed.update(_read_or_nothing(path) + b"\0")
+                data = _read_or_nothing(path)
+                hashed.update(data + b"\0")
+                if read is not None and folder == project.content and data is not _MISSING:
+                    read[path] = data
     for text in texts:
         hashed.update(f"{text}\0".encode() + _read_or_nothing(project.root / text) + b"\0")
     return hashed.hexdigest()
+
+
+_MISSING = b"\0missing"
 
 
 def _read_or_nothing(path) -> bytes:
@@ -287,7 +311,7 @@ def _read_or_nothing(path) -> bytes:
         with open(path, "rb") as handle:
             return handle.read()
     except OSError:
-        return b"\0missing"
+        return _MISSING
 
 
 def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:

@@ -265,6 +265,18 @@ class Fragment:
     reads: array
     value: object
 
+    def read_set(self, names: list[Read]) -> frozenset[Read]:
+        """Return the reads as a set, given the manifest's list of reads by number (kept once made)."""
+        # A manifest's successor keeps its numbering, so in one process (serve) the set is made once
+        # per fragment rather than once per page that shows it in every build.
+        found = self.__dict__.get("_read_set")
+        if found is None:
+            found = self.__dict__["_read_set"] = frozenset(names[number] for number in self.reads)
+        return found
+
+    def __getstate__(self) -> dict:
+        return {"reads": self.reads, "value": self.value}
+
 
 @dataclass
 class Manifest:
@@ -353,7 +365,7 @@ class Memo:
                 reads = numbered(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
                 record = Fragment(reads, value)
             self.next.records[name] = record
-        return record.value, frozenset(self.next.reads[number] for number in record.reads)
+        return record.value, record.read_set(self.next.reads)
 
     def adopt(self, computed: dict) -> None:
         """Take in results computed by a worker process (which has its own copy of this memo)."""
