@@ -100,6 +100,21 @@ def surely_clean(text: str) -> bool:
     return text.count("](") == len(_PLAIN_LINK.findall(text))
 
 
+# Prose with no character Markdown gives a meaning to anywhere in a line, nor one that its serializer
+# or the sanitizer writes as an entity (&, <, >, no-break spaces); hyphens and digits are plain but
+# start lists at the beginning of a line; lines must not start or end with spaces (code blocks, hard
+# breaks).
+_PLAIN_CHARACTERS = re.compile(r"[^\W_]|[ \n.,;:?¿!¡'\"%()/«»“”‘’—–-]")
+_NOT_PLAIN_LINE = re.compile(r"^[\d \t-]|[ \t]$", re.MULTILINE)
+
+
+def plain_paragraphs(text: str) -> list[str] | None:
+    """Return the paragraphs of a text that Markdown would only wrap in <p> elements, or None for any other."""
+    if not text.strip() or _PLAIN_CHARACTERS.sub("", text) or _NOT_PLAIN_LINE.search(text.strip("\n")):
+        return None
+    return [paragraph.strip("\n") for paragraph in re.split(r"\n{2,}", text.strip("\n"))]
+
+
 class _ReferenceProcessor(InlineProcessor):
     def __init__(self, renderer: MarkdownRenderer):
         super().__init__(_REFERENCE)
@@ -172,6 +187,14 @@ class MarkdownRenderer:
         self.resolve = resolve or _unresolved
         self.label_quote = label_quote or _unlabeled
         self.problems = []
+        paragraphs = plain_paragraphs(text)
+        if paragraphs is not None:
+            # Most short texts are plain prose: what Markdown and the sanitizer would give, at once.
+            return Markup("\n".join(f"<p>{paragraph}</p>" for paragraph in paragraphs))
+        return self.render_fully(text)
+
+    def render_fully(self, text: str) -> Markup:
+        """Render block Markdown through Markdown and the sanitizer, even plain prose (see `render`)."""
         self.md.reset()
         produced = self.md.convert(text)
         return Markup(

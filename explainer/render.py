@@ -286,14 +286,18 @@ class View:
         A timeline may list thousands of events: each item is kept between builds (with what it read),
         so that an edit re-renders only its own event's items.
         """
-        return self._partial(
-            ("timeline-item", event.id, self.page_lang, level), "_timeline_item.html", event, level=level
+        # Rendered once for every heading level it is shown at (a month's, or a year's on a filtered page).
+        html = self._partial(
+            ("timeline-item", event.id, self.page_lang), "_timeline_item.html", event, level=_SLOTS["level"]
         )
+        return Markup(html.replace(_SLOTS["level"], str(level)))
 
     def overview_mark(self, mark) -> Markup:
         """Return one event's mark on the timeline's overview chart, kept between builds as items are."""
-        name = ("overview-mark", mark.event.id, self.page_lang, mark.x, mark.y)
-        return self._partial(name, "_overview_mark.html", mark.event, x=mark.x, y=mark.y)
+        # Rendered once wherever the mark stands: each filtered timeline places it elsewhere.
+        name = ("overview-mark", mark.event.id, self.page_lang)
+        html = self._partial(name, "_overview_mark.html", mark.event, x=_SLOTS["x"], y=_SLOTS["y"])
+        return Markup(html.replace(_SLOTS["x"], str(escape(mark.x))).replace(_SLOTS["y"], str(escape(mark.y))))
 
     def _partial(self, name: tuple, template: str, event: Event, **context) -> Markup:
         def compute(recorder: Recorder) -> Markup:
@@ -342,12 +346,13 @@ class View:
                                 ),
                             )
                         )
-            self.cache[key] = items
-        items = self.cache[key]
+            self.cache[key] = (items, {value: index for index, (value, _) in enumerate(items)})
+        items, position = self.cache[key]
         if active is not None and kind != "tag":
+            # A filtered page's few people or frameworks, in the whole list's order.
             field = {"person": "people", "agreement": "agreements"}[kind]
             shown = {value for event in active.events for value in getattr(event, field)}
-            items = [(value, html) for value, html in items if value in shown]
+            items = [items[index] for index in sorted(position[value] for value in shown if value in position)]
         html = "\n".join(html for _, html in items)
         if active is not None and active.kind == kind:
             marker = f'data-filter="{active.kind}:{active.value}"'
@@ -409,6 +414,10 @@ def _in_lang(content: Markup, lang: str | None, *, block: bool = False) -> Marku
     element = "div" if block else "span"
     return Markup(f'<{element} lang="{escape(lang)}">{escape(content)}</{element}>')
 
+
+_SLOTS = {name: f"\x02{name}\x03" for name in ("level", "x", "y")}
+"""Stand-ins for the values a memoized fragment is shown with, filled in after: no content holds control
+characters (the YAML reader refuses them), so a stand-in cannot collide with a text."""
 
 PARALLEL_FROM = 400
 """Below this many pages, starting worker processes costs more than it saves."""

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from explainer.content import read_entry
 from explainer.errors import ContentError
-from explainer.markup import MarkdownRenderer, surely_clean
+from explainer.markup import MarkdownRenderer, plain_paragraphs, surely_clean
 from explainer.model import ENTRY_TYPES, Entry
 from tests.conftest import FIXTURE
 
@@ -100,3 +100,104 @@ def test_the_quick_look_passes_ordinary_texts_and_refuses_disguised_links():
     for text in ("[a](javascript:alert(1))", "[a](//evil.example)", "[a][r]\n\n[r]: data:x", "![i](x.png)"):
         assert not surely_clean(text), text
         assert RENDERER.find_problems(text), text
+
+
+# Characters of prose and of Markdown, the spaces and breaks that shape paragraphs, and the ones the
+# serializer or the sanitizer turn into entities.
+PROSE_PIECES = [
+    "a",
+    "Z",
+    "ñ",
+    "é",
+    "1",
+    "2019",
+    "word",
+    " ",
+    "  ",
+    "\n",
+    "\n\n",
+    "\n\n\n",
+    "\t",
+    ".",
+    ",",
+    ";",
+    ":",
+    "?",
+    "¿",
+    "!",
+    "¡",
+    "'",
+    '"',
+    "%",
+    "(",
+    ")",
+    "/",
+    "«",
+    "»",
+    "“",
+    "”",
+    "‘",
+    "’",
+    "—",
+    "–",
+    "-",
+    "--",
+    "*",
+    "_",
+    "#",
+    "+",
+    "=",
+    "[",
+    "]",
+    "<",
+    ">",
+    "&",
+    "\\",
+    "`",
+    "~",
+    "|",
+    "{",
+    "}",
+    "\u00a0",
+    "\u202f",
+    "1. ",
+    "- ",
+    "    ",
+    "===",
+    "---",
+    "\r",
+    "&amp;",
+    "http://x.org",
+    "<b>",
+    "*x*",
+    "_x_",
+    "**x**",
+    "`x`",
+    "~~x~~",
+    "[[person:x]]",
+]
+
+
+# Mostly what the shortcut takes, so that its edges (line starts and ends, blank lines) are tried often.
+LINE_PIECES = ["a", "é", "1", "word", " ", "  ", "\n", "\n\n", "\n\n\n", ".", ",", "-", "—", "(", ")", '"', "1. ", "- "]
+
+
+@SETTINGS
+@given(
+    pieces=st.one_of(
+        st.lists(st.sampled_from(PROSE_PIECES), max_size=16), st.lists(st.sampled_from(LINE_PIECES), max_size=24)
+    )
+)
+def test_plain_prose_renders_as_markdown_and_the_sanitizer_render_it(pieces):
+    # The shortcut may send plain prose to Markdown, never answer differently from it.
+    text = "".join(pieces)
+    if plain_paragraphs(text) is not None:
+        assert RENDERER.render(text) == RENDERER.render_fully(text), repr(text)
+
+
+def test_the_shortcut_takes_ordinary_prose_and_leaves_markdown_to_markdown():
+    prose = "Rubio habló con De la Fuente (SRE) el 13 de enero.\n\nNarco-terroristas: “urgente”, ¿no?"
+    assert plain_paragraphs(prose) is not None
+    assert RENDERER.render(prose) == RENDERER.render_fully(prose)
+    for text in ("*a*", "- a", "1. a", "a  \nb", "    code", "a & b", "a\u00a0b", "[[person:x]]", "# t", ""):
+        assert plain_paragraphs(text) is None, repr(text)
