@@ -290,14 +290,16 @@ class View:
         html = self._partial(
             ("timeline-item", event.id, self.page_lang), "_timeline_item.html", event, level=_SLOTS["level"]
         )
-        return Markup(html.replace(_SLOTS["level"], str(level)))
+        return Markup(str.replace(html, _SLOTS["level"], str(level)))
 
     def overview_mark(self, mark) -> Markup:
         """Return one event's mark on the timeline's overview chart, kept between builds as items are."""
         # Rendered once wherever the mark stands: each filtered timeline places it elsewhere.
         name = ("overview-mark", mark.event.id, self.page_lang)
         html = self._partial(name, "_overview_mark.html", mark.event, x=_SLOTS["x"], y=_SLOTS["y"])
-        return Markup(html.replace(_SLOTS["x"], str(escape(mark.x))).replace(_SLOTS["y"], str(escape(mark.y))))
+        # str.replace: Markup's own would escape the arguments it is given, once per mark of every page.
+        placed = str.replace(html, _SLOTS["x"], str(escape(mark.x)))
+        return Markup(str.replace(placed, _SLOTS["y"], str(escape(mark.y))))
 
     def _partial(self, name: tuple, template: str, event: Event, **context) -> Markup:
         def compute(recorder: Recorder) -> Markup:
@@ -332,18 +334,13 @@ class View:
             with self.recorder.paused():
                 for facet in self.timeline()["facets"]:
                     if facet.kind == kind:
+                        href, label = escape(self.facet_url(facet)), escape(self.facet_label(facet))
+                        filter_value = escape(f"{facet.kind}:{facet.value}")
                         items.append(
                             (
                                 facet.value,
-                                Markup(
-                                    '<li><a href="{}" data-filter="{}:{}">{} <span class="count">{}</span></a></li>'
-                                ).format(
-                                    self.facet_url(facet),
-                                    facet.kind,
-                                    facet.value,
-                                    self.facet_label(facet),
-                                    len(facet.events),
-                                ),
+                                f'<li><a href="{href}" data-filter="{filter_value}">{label} '
+                                f'<span class="count">{len(facet.events)}</span></a></li>',
                             )
                         )
             self.cache[key] = (items, {value: index for index, (value, _) in enumerate(items)})
