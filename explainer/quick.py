@@ -55,12 +55,15 @@ def _edited_entries(project: Project, last: Snapshot, saved: set[Path], allow_mi
     # Every saved file must be an entry of the last build, read without problems, with the same
     # languages (a page's plan depends on them) and kind; otherwise none of them is taken.
     entries = []
-    for path in sorted(saved):
+    # A folder is reported when a file in it is added or removed, which is reported on its own.
+    for path in sorted(path for path in saved if not path.is_dir()):
+        old = last.model.entries.get(path.stem)
+        shown = project.shown(path)
+        if not path.exists() and (old is None or old.file != shown):
+            continue  # an editor's temporary file, already renamed or deleted
         cls = KIND_BY_FOLDER.get(path.parent.name)
         if cls is None or cls is Source or path.parent != project.content / path.parent.name:
             return []
-        old = last.model.entries.get(path.stem)
-        shown = project.shown(path)
         if old is None or old.file != shown or type(old) is not cls:
             return []
         entry, errors = read_entry(cls, path, shown, last.model.site.languages, allow_missing=allow_missing)

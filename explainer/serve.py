@@ -8,6 +8,7 @@ last good pages on disk and shows the errors above every page until the content 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import mimetypes
@@ -68,7 +69,7 @@ def watch_saves(folders: list[Path], report: Callable[[set[Path]], None], stop: 
     """
     existing = [folder for folder in folders if folder.is_dir()]
 
-    def run() -> None:
+    def watch(force_polling: bool | None) -> None:
         changes = watchfiles.watch(
             *existing,
             watch_filter=_watched,
@@ -78,9 +79,19 @@ def watch_saves(folders: list[Path], report: Callable[[set[Path]], None], stop: 
             stop_event=stop,
             raise_interrupt=False,
             ignore_permission_denied=True,
+            force_polling=force_polling,
         )
         for batch in changes:
             report({Path(path) for _, path in batch})
+
+    def run() -> None:
+        try:
+            watch(None)
+        except (OSError, RuntimeError) as err:
+            # No notifications here (the inotify watch limit reached, a file system that gives none):
+            # looking at the files every 300 ms still notices every save.
+            print(f"the system cannot tell of saves ({err}); looking for them every 300 ms", file=sys.stderr)
+            watch(True)
 
     thread = threading.Thread(target=run, daemon=True, name="watch-saves")
     thread.start()
@@ -220,7 +231,7 @@ def serve(
     if last:
         # A first build that found nothing to do read nothing: read the model now, so that the first
         # save gets its quick answer too.
-        loop.add_callback(lambda: last and last[0].snapshot)
+        loop.add_callback(_read_ahead, last[0])
     print(
         f"serving {project.shown(project.output)}/ at http://{host}:{actual_port}{base_path[0]} (Ctrl+C stops)",
         flush=True,
@@ -273,6 +284,12 @@ class SearchIndexer:
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             print(f"search index updated in {elapsed:.0f} ms: {len(report.written)} written", flush=True)
+
+
+def _read_ahead(result: BuildResult) -> None:
+    # A file changed since the build: the model is read again after the next save instead.
+    with contextlib.suppress(BuildFailed, OSError):
+        result.snapshot  # noqa: B018 (computed and kept for the first save)
 
 
 def _same_port(argv: list[str], port: int) -> list[str]:

@@ -279,3 +279,31 @@ def test_the_search_index_follows_a_save_after_the_page_is_shown(server: Server)
     assert after != before, "the changed page has a new fragment in the index"
     stamp = json.loads((bundle.parent / "explainer-shards.json").read_text("ascii"))
     assert [len(value) for value in stamp["shards"].values()] == [64]
+
+
+def test_saves_are_noticed_by_looking_when_the_system_cannot_tell(tmp_path: Path, monkeypatch):
+    import watchfiles
+
+    from explainer import serve
+
+    real_watch = watchfiles.watch
+
+    def watch(*folders, force_polling=None, **options):
+        if not force_polling:
+            raise OSError("inotify watch limit reached")
+        return real_watch(*folders, force_polling=True, poll_delay_ms=20, **options)
+
+    monkeypatch.setattr(serve.watchfiles, "watch", watch)
+    reported: list[set[Path]] = []
+    stop = threading.Event()
+    thread = serve.watch_saves([tmp_path], reported.append, stop)
+    try:
+        time.sleep(0.3)
+        (tmp_path / "saved.yml").write_text("title: x\n", "utf-8")
+        (tmp_path / ".saved.yml.swp").write_text("editor state", "utf-8")
+        wait_for(lambda: any(tmp_path / "saved.yml" in paths for paths in reported), seconds=10)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    # The folder itself may be reported too (its time changed); an editor's swap file is not.
+    assert not [path for paths in reported for path in paths if path.name.startswith(".")], reported
