@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from explainer.content import Project
 from explainer.errors import BuildFailed
@@ -82,3 +84,15 @@ def build_real_site(output: Path, base_url: str | None = None) -> BuiltSite:
 def real_site(tmp_path_factory) -> BuiltSite:
     """The real site, built once per test session at the domain root."""
     return build_real_site(tmp_path_factory.mktemp("real-site") / "site")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole session (the browser tests and serve's)."""
+    from tests.support import CHROMIUM, CHROMIUM_FLAGS, require
+
+    require(CHROMIUM.exists(), f"Chromium ({CHROMIUM}, apt package chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

@@ -5,23 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from explainer.timeline import timeline_facets
 from tests.conftest import BuiltSite, build_real_site
-from tests.support import CHROMIUM, CHROMIUM_FLAGS, SCREENSHOTS, require, serve_folder, site_files
+from tests.support import SCREENSHOTS, serve_folder, site_files
 
 WIDTHS = (375, 1280)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session."""
-    require(CHROMIUM.exists(), f"Chromium ({CHROMIUM}, apt package chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

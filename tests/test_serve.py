@@ -307,3 +307,24 @@ def test_saves_are_noticed_by_looking_when_the_system_cannot_tell(tmp_path: Path
         thread.join(timeout=5)
     # The folder itself may be reported too (its time changed); an editor's swap file is not.
     assert not [path for paths in reported for path in paths if path.name.startswith(".")], reported
+
+
+def test_in_a_browser_the_edited_page_shows_the_save_and_other_pages_stay_as_they_are(server: Server, browser):
+    shown, elsewhere = browser.new_page(), browser.new_page()
+    try:
+        shown.goto(f"http://127.0.0.1:{server.port}/en/timeline/meeting/")
+        elsewhere.goto(f"http://127.0.0.1:{server.port}/en/people/")
+        time.sleep(1.0)  # livereload.js connects once the page has loaded
+        loads = {"shown": 0, "elsewhere": 0}
+        shown.on("load", lambda: loads.update(shown=loads["shown"] + 1))
+        elsewhere.on("load", lambda: loads.update(elsewhere=loads["elsewhere"] + 1))
+        rebuilds = server.count("rebuilt in")
+        path = server.root / "content/events/meeting.yml"
+        path.write_text(path.read_text("utf-8").replace("bo-lee]] met.", "bo-lee]] met at last."), "utf-8")
+        wait_for(lambda: "met at last" in shown.locator("main").inner_text())
+        wait_for(lambda: server.count("rebuilt in") > rebuilds)
+        time.sleep(1.0)
+        assert loads == {"shown": 1, "elsewhere": 0}
+    finally:
+        shown.close()
+        elsewhere.close()
