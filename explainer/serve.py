@@ -165,6 +165,9 @@ def serve(
             )
         except (BuildFailed, OSError, ValueError):
             return  # the full rebuild that follows tells what went wrong
+        except Exception as err:  # noqa: BLE001 (a fault here must not keep the full rebuild from running)
+            print(f"the edited entries' pages were not written first ({err!r}); rebuilding", file=sys.stderr)
+            return
         if written:
             elapsed = (time.perf_counter() - started) * 1000
             print(f"edited entries' pages written in {elapsed:.0f} ms: {len(written)} written", flush=True)
