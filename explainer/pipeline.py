@@ -134,10 +134,8 @@ def build(
     del read
 
     # Plan the pages; render those whose inputs changed since they were written (all, when not writing).
-    urls = Urls(site.base_url, strings)
-    pages, errors = plan_pages(model, urls)
-    if errors:
-        raise BuildFailed(errors)
+    snapshot = _snapshot_of(model, strings)
+    urls, pages = snapshot.urls, list(snapshot.pages)
     env = environment_for(project, cache)
     inputs = Inputs(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
@@ -170,7 +168,7 @@ def build(
                 raise BuildFailed(errors)
             made.update(bundle)
             made[STAMP] = search_stamp(plan)
-        return BuildResult(made, None, len(stale), site, lambda: Snapshot(model, tuple(pages), strings, urls))
+        return BuildResult(made, None, len(stale), site, lambda: snapshot)
 
     # Write only what changed; nothing was touched before this point. Search then indexes the written
     # pages (rather than a second copy of them) and its bundle is written under pagefind/.
@@ -204,11 +202,11 @@ def build(
     del made, rendered
     if save:
         cache.save()
-    snapshot = Snapshot(model, tuple(pages), strings, urls)
     return BuildResult(outputs, report, len(stale), site, lambda: snapshot, search_plan)
 
 
 def _snapshot_of(model: Model, strings: Strings) -> Snapshot:
+    # The page plan of a model; two pages at one URL stop the build.
     urls = Urls(model.site.base_url, strings)
     pages, errors = plan_pages(model, urls)
     if errors:

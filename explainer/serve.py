@@ -53,12 +53,19 @@ LONGEST_WAIT_SECONDS = 1.5
 """Saves that never stop (a tool rewriting files in a loop) still get a rebuild this often."""
 
 
-def _watched(change: watchfiles.Change, path: str) -> bool:
-    # Editors leave hidden swap files and backups; they are not content. Of the code, only modules count.
-    name = os.path.basename(path)
-    if name.startswith(".") or name.endswith("~") or "/." in path:
-        return False
-    return not path.startswith(f"{CODE_DIR}{os.sep}") or name.endswith(".py")
+def _watch_filter(folders: list[Path]) -> Callable[[watchfiles.Change, str], bool]:
+    # Editors leave hidden swap files and backups; they are not content, nor is anything in a hidden
+    # folder under a watched one (wherever the project itself lives). Of the code, only modules count.
+    roots = [f"{folder}{os.sep}" for folder in folders]
+
+    def watched(change: watchfiles.Change, path: str) -> bool:
+        root = next((root for root in roots if path.startswith(root)), None)
+        below = path[len(root) :] if root else os.path.basename(path)
+        if any(part.startswith(".") or part.endswith("~") for part in below.split(os.sep)):
+            return False
+        return not path.startswith(f"{CODE_DIR}{os.sep}") or path.endswith(".py")
+
+    return watched
 
 
 def watch_saves(folders: list[Path], report: Callable[[set[Path]], None], stop: threading.Event) -> threading.Thread:
@@ -72,7 +79,7 @@ def watch_saves(folders: list[Path], report: Callable[[set[Path]], None], stop: 
     def watch(force_polling: bool | None) -> None:
         changes = watchfiles.watch(
             *existing,
-            watch_filter=_watched,
+            watch_filter=_watch_filter(existing),
             # watchfiles groups changes over `step` ms, but a file saved twice counts once and does not
             # extend the group: waiting for quiet is done by the caller (see serve's on_saves).
             step=10,

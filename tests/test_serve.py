@@ -328,3 +328,24 @@ def test_in_a_browser_the_edited_page_shows_the_save_and_other_pages_stay_as_the
     finally:
         shown.close()
         elsewhere.close()
+
+
+def test_saves_are_noticed_in_a_project_inside_a_hidden_folder_but_not_in_hidden_folders_of_its_own(tmp_path: Path):
+    from explainer import serve
+
+    content = tmp_path / ".projects" / "site" / "content"
+    (content / "events" / ".drafts").mkdir(parents=True)
+    reported: list[set[Path]] = []
+    stop = threading.Event()
+    thread = serve.watch_saves([content], reported.append, stop)
+    try:
+        time.sleep(0.3)
+        (content / "events" / ".drafts" / "draft.yml").write_text("title: x\n", "utf-8")
+        (content / "events" / "saved.yml~").write_text("backup", "utf-8")
+        (content / "events" / "saved.yml").write_text("title: x\n", "utf-8")
+        wait_for(lambda: any(content / "events" / "saved.yml" in paths for paths in reported), seconds=10)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    names = {path.name for paths in reported for path in paths}
+    assert "draft.yml" not in names and "saved.yml~" not in names, names
