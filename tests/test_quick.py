@@ -60,13 +60,20 @@ def write_first(project, last, saved: list[Path]) -> list[str]:
     return write_edited_pages(project, last, environment_for(project, Cache(None)), saved, allow_missing=False)
 
 
-@pytest.mark.parametrize("kind", sorted(QUICK))
-def test_the_edited_entries_pages_are_written_as_the_full_rebuild_writes_them(tmp_path: Path, kind: str):
+def built_then_edited(tmp_path: Path, case: tuple) -> tuple:
+    """Build a copy of the real site, then make a case's edit; return the project, what the build was
+    made from, the output's digests before the edit, and the files the case saved."""
     project = copy_real_site(tmp_path / "site")
     last = build(project, search=False).snapshot
     before = tree_digest(project.output)
-    edit, saved = QUICK[kind]
+    edit, saved = case
     edit(project.root)
+    return project, last, before, saved
+
+
+@pytest.mark.parametrize("kind", sorted(QUICK))
+def test_the_edited_entries_pages_are_written_as_the_full_rebuild_writes_them(tmp_path: Path, kind: str):
+    project, last, before, saved = built_then_edited(tmp_path, QUICK[kind])
 
     written = write_first(project, last, [project.root / name for name in saved])
 
@@ -129,11 +136,7 @@ REFUSED = {
 
 @pytest.mark.parametrize("kind", sorted(REFUSED))
 def test_saves_it_cannot_answer_exactly_write_nothing(tmp_path: Path, kind: str):
-    project = copy_real_site(tmp_path / "site")
-    last = build(project, search=False).snapshot
-    before = tree_digest(project.output)
-    edit, saved = REFUSED[kind]
-    edit(project.root)
+    project, last, before, saved = built_then_edited(tmp_path, REFUSED[kind])
     if kind == "an entry and a template together":
         retitle_event(project.root)
 
