@@ -9,11 +9,18 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import zlib
 from importlib import metadata
 from pathlib import Path
 
 FOLDER = ".cache"
-FORMAT = 1
+FORMAT = 2
+
+SHARDED = ("entries", "fragments")
+"""Large tables saved in SHARDS files, of which a build rewrites only those whose records changed."""
+SHARDS = 64
+HEADER = "(header)"
+"""The key of a sharded table saved in its index file, not in a shard (what its records are read against)."""
 
 _PACKAGE = Path(__file__).resolve().parent
 _LIBRARIES = ("jinja2", "markdown", "nh3", "babel", "pyyaml", "jsonschema", "markupsafe")
@@ -44,6 +51,11 @@ class Cache:
         self.code = code_version()
         self._parts: dict[str, dict] = {}
         self._changed: set[str] = set()
+        # Of each sharded table: each shard's records as last loaded or saved, its generation, and
+        # the shard of each key seen (hashing a key's text once per process).
+        self._saved_shards: dict[str, list[dict]] = {}
+        self._generations: dict[str, list[int]] = {}
+        self._shard_of: dict[object, int] = {}
         self.memory: dict[object, object] = {}
         """Objects worth keeping from one build to the next in the same process; never saved."""
 
@@ -77,12 +89,43 @@ class Cache:
     def _load(self, name: str) -> dict:
         if self.folder is None:
             return {}
-        try:
-            with open(self.folder / f"{name}.pickle", "rb") as handle:
-                code, table = pickle.load(handle)
-        except Exception:  # noqa: BLE001 - a missing, old or damaged cache is an empty one
+        if name in SHARDED:
+            return self._load_sharded(name)
+        table = self._read(self._file(name))
+        return table if isinstance(table, dict) else {}
+
+    def _load_sharded(self, name: str) -> dict:
+        # The index names each shard's generation: a shard of another generation (its save was
+        # interrupted before the index was) is left out, so records never meet a header not theirs.
+        self._saved_shards[name] = [{} for _ in range(SHARDS)]
+        self._generations[name] = [0] * SHARDS
+        index = self._read(self._file(name))
+        if not isinstance(index, tuple) or len(index) != 2 or len(index[0]) != SHARDS:
             return {}
-        return table if code == self.code else {}
+        generations, header = index
+        table: dict = {} if header is None else {HEADER: header}
+        for shard, generation in enumerate(generations):
+            stored = self._read(self._file(name, shard))
+            if not isinstance(stored, tuple) or stored[0] != generation:
+                continue
+            records = stored[1]
+            table.update(records)
+            self._saved_shards[name][shard] = records
+            self._generations[name][shard] = generation
+            self._shard_of.update(dict.fromkeys(records, shard))
+        return table
+
+    def _file(self, name: str, shard: int | None = None) -> Path:
+        assert self.folder is not None
+        return self.folder / (f"{name}.pickle" if shard is None else f"{name}/{shard}.pickle")
+
+    def _read(self, path: Path) -> object:
+        try:
+            with open(path, "rb") as handle:
+                code, stored = pickle.load(handle)
+        except Exception:  # noqa: BLE001 - a missing, old or damaged cache is an empty one
+            return None
+        return stored if code == self.code else None
 
     def save(self) -> None:
         """Write the changed tables; a cache that cannot be written is only a slower next build."""
@@ -90,11 +133,44 @@ class Cache:
             return
         for name in sorted(self._changed):
             try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                temporary = self.folder / f".{name}.{os.getpid()}.tmp"
-                with open(temporary, "wb") as handle:
-                    pickle.dump((self.code, self._parts[name]), handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(temporary, self.folder / f"{name}.pickle")
+                if name in SHARDED:
+                    self._save_sharded(name)
+                else:
+                    self._write(self._file(name), self._parts[name])
             except OSError:
                 continue
         self._changed.clear()
+
+    def _save_sharded(self, name: str) -> None:
+        # An edit changes the records of a few entries; a record's shard follows its entry (the
+        # second part of a tuple key), so an edit rewrites a shard or two, not the whole table.
+        table = self._parts[name]
+        groups: list[dict] = [{} for _ in range(SHARDS)]
+        for key, value in table.items():
+            if key != HEADER:
+                groups[self._shard(key)][key] = value
+        saved = self._saved_shards.setdefault(name, [{} for _ in range(SHARDS)])
+        generations = self._generations.setdefault(name, [0] * SHARDS)
+        generation = max(generations) + 1
+        for shard, records in enumerate(groups):
+            before = saved[shard]
+            if len(before) == len(records) and all(before.get(key, saved) is value for key, value in records.items()):
+                continue
+            self._write(self._file(name, shard), (generation, records))
+            saved[shard], generations[shard] = records, generation
+        # Last: the shards written above count only once the index names their generation.
+        self._write(self._file(name), (list(generations), table.get(HEADER)))
+
+    def _shard(self, key: object) -> int:
+        shard = self._shard_of.get(key)
+        if shard is None:
+            grouped = key[1] if isinstance(key, tuple) and len(key) > 1 else key
+            shard = self._shard_of[key] = zlib.crc32(repr(grouped).encode("utf-8")) % SHARDS
+        return shard
+
+    def _write(self, path: Path, stored: object) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as handle:
+            pickle.dump((self.code, stored), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import search as _search
-from .cache import Cache
+from .cache import HEADER, Cache
 from .content import HOME_FILE, Project, read_entries, read_home, read_site_config
 from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, prepare_parts
@@ -23,9 +23,9 @@ from .search import (
     BUNDLE,
     STAMP,
     Plan,
-    bundle_path,
     index_pages,
     index_shards,
+    search_digest,
     search_stamp,
     shard_count,
     stale_shards,
@@ -147,7 +147,7 @@ def build(
         previous = Manifest(site_key)
     stale = stale_pages(previous, pages, inputs, project.output) if write else pages
     fragments = cache.part("fragments")
-    memo = Memo(fragments.get("memo"), site_key, inputs, model, strings)
+    memo = Memo(_manifest_in(fragments), site_key, inputs, model, strings)
     # Before the pages, while this process is small: its workers are forked from it.
     prepare_parts(model, urls, pages, memo)
     rendered = render_pages(env, model, strings, urls, stale, {}, memo)
@@ -157,12 +157,11 @@ def build(
     # Feeds, calendars and exports: each entry's part is reused from the last build if unchanged.
     made: dict[str, bytes] = dict(rendered.outputs)
     made.update(machine_outputs(model, urls, strings, pages, memo))
-    fragments["memo"] = memo.next
-    cache.changed("fragments")
+    _replace_part(cache, "fragments", {**memo.next.records, HEADER: memo.next.numbering()})
     made.update(read_static(project.layouts / "static"))
     if not write:
         if search:
-            plan = {page.file: digest(made[page.file]) for page in pages if page.searchable}
+            plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
             bundle, errors = index_pages(made, plan)
             if errors:
                 raise BuildFailed(errors)
@@ -178,7 +177,7 @@ def build(
     manifests.clear()
     manifests[str(project.output)] = manifest
     cache.changed("pages")
-    search_plan = {page.file: manifest.records[page.file].digest for page in pages if page.searchable}
+    search_plan = {page.file: manifest.records[page.file].search_digest for page in pages if page.searchable}
     pages_digest = search_stamp(search_plan)
     # The result reads files back from the output folder when asked: a large site's pages are not
     # held in memory beyond this point (the cache is saved below with room to spare).
@@ -367,7 +366,7 @@ def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs
         status = (output / page.file).stat()
         reads = numbered(manifest.number(read, inputs, numbers) for read in rendered.reads[page.file])
         manifest.records[page.file] = PageRecord(
-            _plan_of(page), reads, status.st_size, status.st_mtime_ns, digest(data)
+            _plan_of(page), reads, status.st_size, status.st_mtime_ns, search_digest(data)
         )
     return manifest
 
@@ -394,6 +393,14 @@ def _unaltered(path: Path, record: PageRecord) -> bool:
     except OSError:
         return False
     return status.st_size == record.size and status.st_mtime_ns == record.mtime_ns
+
+
+def _manifest_in(table: dict) -> Manifest | None:
+    # A sharded cache table: the records, and under HEADER what their reads are numbered against.
+    header = table.get(HEADER)
+    if header is None:
+        return None
+    return Manifest.renumbered(header, {name: record for name, record in table.items() if name != HEADER})
 
 
 def _replace_part(cache: Cache, name: str, table: dict) -> None:
@@ -461,12 +468,9 @@ def update_search_index(output: Path, plan: Plan | None = None) -> tuple[dict[st
         plan = _search_plan_on_disk(output)
     stamp = output / STAMP
     stale = stale_shards(plan, stamp.read_bytes() if stamp.is_file() else None)
-    bundles = {bundle_path(shard) for shard in range(shard_count(len(plan)))}
-    kept = [
-        name
-        for name in _files_under(output, BUNDLE)
-        if name != STAMP and any(name.startswith(bundle) for bundle in bundles - {bundle_path(s) for s in stale})
-    ]
+    # The files of the bundles that stay as they are (by their folder: pagefind/<shard>/...).
+    unchanged = {str(shard) for shard in range(shard_count(len(plan)))} - {str(shard) for shard in stale}
+    kept = [name for name in _files_under(output, BUNDLE) if name.split("/", 2)[1] in unchanged and name != STAMP]
     if not stale:
         # The index already covers exactly these pages: it is kept as it is.
         return {}, WriteReport((), (), len(kept) + 1), [*kept, STAMP]
@@ -485,15 +489,16 @@ def _search_plan_on_disk(output: Path) -> dict[str, str]:
         if name.endswith(".html") and not name.startswith(f"{BUNDLE}/"):
             data = (output / name).read_bytes()
             if b" data-pagefind-body" in data:
-                plan[name] = digest(data)
+                plan[name] = search_digest(data)
     return plan
 
 
 def _files_under(output: Path, folder: str) -> list[str]:
-    start = output / folder
+    # Plain strings rather than Paths: the search index alone has about 300 files per bundle.
+    root = len(str(output)) + 1
     return sorted(
-        (Path(directory) / name).relative_to(output).as_posix()
-        for directory, _, files in os.walk(start)
+        f"{directory[root:]}/{name}".replace(os.sep, "/").lstrip("/")
+        for directory, _, files in os.walk(output / folder)
         for name in files
     )
 

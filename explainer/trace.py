@@ -255,7 +255,8 @@ class PageRecord:
     reads: array
     size: int
     mtime_ns: int
-    digest: str
+    search_digest: str
+    """What the search index reads of the page (see search.search_digest)."""
 
 
 @dataclass
@@ -310,6 +311,16 @@ class Manifest:
             self.reads.append(read)
             self.read_digests.append(inputs.digest_of(read))
         return number
+
+    def numbering(self) -> tuple[str, list[Read], list[str]]:
+        """Return the key and numbered reads without the records, to be saved apart from them."""
+        return (self.key, self.reads, self.read_digests)
+
+    @classmethod
+    def renumbered(cls, numbering: tuple[str, list[Read], list[str]], records: dict) -> Manifest:
+        """Return the manifest of records saved apart from their `numbering`."""
+        key, reads, read_digests = numbering
+        return cls(key, reads, read_digests, records)
 
     def numbers(self) -> dict[Read, int]:
         """Return each read's number."""

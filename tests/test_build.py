@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from explainer.pipeline import build
+from explainer.search import search_digest
 from tests.conftest import REPO, errors_of, tree_digest, write
 from tests.golden import GOLDEN, build_fixture_outputs
 
@@ -155,3 +156,19 @@ def test_output_refuses_a_foreign_folder(project):
     with pytest.raises(OutputRefused):
         build(replace(project, output=project.root / "elsewhere"))
     assert (project.root / "elsewhere/keep.txt").read_text() == "precious"
+
+
+def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
+    page = (
+        b'<main data-pagefind-body><h1>Ana</h1><ol class="entry-list" data-pagefind-ignore="all"><li>A</li></ol></main>'
+    )
+    relisted = page.replace(b"<li>A</li>", b"<li>B</li><li>C</li>")
+    assert search_digest(relisted) == search_digest(page)
+    assert search_digest(page.replace(b"Ana", b"Eva")) != search_digest(page)
+    # An element nested in one of its own name ends the match early: more is digested, never less.
+    nested = b'<div data-pagefind-ignore="all"><div>x</div>tail</div>'
+    assert search_digest(nested) != search_digest(nested.replace(b"tail", b"other"))
+    # Without the attribute's exact value, nothing is left out.
+    assert search_digest(b"<ol data-pagefind-ignore><li>A</li></ol>") != search_digest(
+        b"<ol data-pagefind-ignore><li>B</li></ol>"
+    )

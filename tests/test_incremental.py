@@ -274,6 +274,32 @@ def test_a_split_search_index_reindexes_only_the_bundles_an_edit_touches(tmp_pat
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
+def test_retitling_an_event_reindexes_its_own_bundle_only(tmp_path: Path, monkeypatch):
+    # The event's title also shows on the pages that list it (its people's and organizations', the
+    # sources page); those lists are left out of the index, so their bundles are not made again.
+    monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)
+    project = copy_real_site(tmp_path / "incremental")
+    build(project)
+    replace_in(
+        project.content / "events/confirmacion-johnson-embajador.yml",
+        "El Senado confirma a Ronald Johnson",
+        "El Senado estadounidense confirma a Ronald Johnson",
+    )
+    again = build(project)
+    listing = [
+        "es/personas/ronald-johnson/index.html",
+        "es/organizaciones/senado-eeuu/index.html",
+        "es/fuentes/index.html",
+    ]
+    assert set(listing) <= set(again.report.written), "the pages that list the event show its new title"
+    count = explainer.search.shard_count(len(again.search_plan))
+    own = str(explainer.search.shard_of("es/cronologia/confirmacion-johnson-embajador/index.html", count))
+    assert {str(explainer.search.shard_of(name, count)) for name in listing} - {own}, "a listing page elsewhere"
+    reindexed = {name.split("/")[1] for name in again.report.written if name.count("/") > 1 and name[:9] == "pagefind/"}
+    assert reindexed == {own}
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
+
+
 def test_when_the_search_index_is_split_anew_the_search_page_follows(tmp_path: Path, monkeypatch):
     # As when a site grows past a power of two of bundles: every page moves, the search page lists them all.
     project = copy_real_site(tmp_path / "incremental")

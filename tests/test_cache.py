@@ -1,0 +1,109 @@
+"""The build cache's large tables are saved in shards: an edit rewrites few files, and a save cut short
+never lets a record be read against a header that is not its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from explainer import pipeline
+from explainer.cache import HEADER, SHARDS, Cache
+from tests.conftest import tree_digest
+from tests.test_incremental import clean_build_of, copy_real_site, replace_in
+
+
+def shard_files(folder: Path, name: str) -> dict[str, int]:
+    """Return each shard file of a sharded table with its inode-and-time stamp."""
+    return {path.name: os.stat(path).st_mtime_ns for path in sorted((folder / name).glob("*.pickle"))}
+
+
+def test_a_sharded_table_round_trips_with_its_header(tmp_path: Path):
+    cache = Cache(tmp_path)
+    table = cache.part("fragments")
+    records = {("atom", f"event-{n}", "es"): f"record {n}" for n in range(500)}
+    table.update(records)
+    table[HEADER] = ("key", ["a read"], ["its digest"])
+    cache.changed("fragments")
+    cache.save()
+    again = Cache(tmp_path).part("fragments")
+    assert again == {**records, HEADER: ("key", ["a read"], ["its digest"])}
+    # Records of one entry share a shard, so that an edit of the entry rewrites one file.
+    assert 1 < len(shard_files(tmp_path, "fragments")) <= SHARDS
+
+
+def test_changing_one_entrys_records_rewrites_one_shard(tmp_path: Path):
+    cache = Cache(tmp_path)
+    table = cache.part("fragments")
+    table.update(
+        {
+            (kind, f"event-{n}", lang): f"{kind} {n}"
+            for n in range(300)
+            for kind in ("atom", "ics")
+            for lang in ("es", "en")
+        }
+    )
+    table[HEADER] = ("key", [], [])
+    cache.changed("fragments")
+    cache.save()
+    before = shard_files(tmp_path, "fragments")
+
+    cache = Cache(tmp_path)
+    table = cache.part("fragments")
+    for kind in ("atom", "ics"):
+        for lang in ("es", "en"):
+            table[(kind, "event-7", lang)] = "edited"
+    cache.changed("fragments")
+    cache.save()
+    after = shard_files(tmp_path, "fragments")
+    assert sorted(after) == sorted(before)
+    assert len([name for name in after if after[name] != before[name]]) == 1
+    assert Cache(tmp_path).part("fragments")[("ics", "event-7", "en")] == "edited"
+
+
+def test_a_shard_written_without_its_index_is_left_out(tmp_path: Path):
+    cache = Cache(tmp_path)
+    table = cache.part("fragments")
+    table.update({("atom", f"event-{n}", "es"): "old" for n in range(200)})
+    table[HEADER] = "old header"
+    cache.changed("fragments")
+    cache.save()
+    index = (tmp_path / "fragments.pickle").read_bytes()
+
+    # The next save writes its shards, then is cut short before the index names them.
+    cache = Cache(tmp_path)
+    table = cache.part("fragments")
+    table[("atom", "event-3", "es")] = "new"
+    table[HEADER] = "new header"
+    cache.changed("fragments")
+    cache.save()
+    (tmp_path / "fragments.pickle").write_bytes(index)
+
+    loaded = Cache(tmp_path).part("fragments")
+    assert loaded[HEADER] == "old header"
+    # The rewritten shard is not read against the old header; every other record still is.
+    assert ("atom", "event-3", "es") not in loaded
+    assert set(loaded.values()) == {"old", "old header"}
+    assert 150 < len(loaded) < 201
+
+
+def test_an_edit_in_a_new_process_after_an_interrupted_cache_save_equals_a_clean_build(tmp_path: Path, monkeypatch):
+    project = copy_real_site(tmp_path / "site")
+    pipeline.build(project, search=False)
+    event = next(iter(sorted((project.content / "events").glob("*.yml"))))
+    replace_in(event, "title:\n  es: ", "title:\n  es: Editado, ")
+    # The save of the fragments' index fails after their shards are written.
+    real_write = Cache._write
+
+    def failing_write(self, path, stored):
+        if path.name == "fragments.pickle":
+            raise OSError("disk full")
+        real_write(self, path, stored)
+
+    monkeypatch.setattr(Cache, "_write", failing_write)
+    pipeline.build(project, search=False)
+    monkeypatch.setattr(Cache, "_write", real_write)
+    # Undone: the old index's digests match again, and records computed for the edit must not be used.
+    replace_in(event, "Editado, ", "")
+    pipeline.build(project, search=False, cache=Cache.at(project.root))
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
