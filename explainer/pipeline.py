@@ -23,8 +23,10 @@ from .search import (
     BUNDLE,
     STAMP,
     Plan,
+    bundle_files,
+    bundle_path,
     index_pages,
-    index_shards,
+    indexed_shards,
     search_digest,
     search_stamp,
     shard_count,
@@ -366,7 +368,7 @@ def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs
         status = (output / page.file).stat()
         reads = numbered(manifest.number(read, inputs, numbers) for read in rendered.reads[page.file])
         manifest.records[page.file] = PageRecord(
-            _plan_of(page), reads, status.st_size, status.st_mtime_ns, search_digest(data)
+            _plan_of(page), reads, status.st_size, status.st_mtime_ns, search_digest(data) if page.searchable else ""
         )
     return manifest
 
@@ -474,13 +476,35 @@ def update_search_index(output: Path, plan: Plan | None = None) -> tuple[dict[st
     if not stale:
         # The index already covers exactly these pages: it is kept as it is.
         return {}, WriteReport((), (), len(kept) + 1), [*kept, STAMP]
-    bundle, errors = index_shards(output, plan, stale)
-    if errors:
-        raise BuildFailed(errors)
-    report = write_site(bundle, output, within=f"{BUNDLE}/", keep=STAMP, kept=kept)
+    bundle: dict[str, bytes] = {}
+    moved: list[str] = []
+    with indexed_shards(output, plan, stale) as (folders, errors):
+        if errors:
+            raise BuildFailed(errors)
+        for shard, folder in folders.items():
+            prefix, files = bundle_path(shard), bundle_files(folder)
+            target = output / prefix
+            if not target.exists() and _moved_into_place(folder, target):
+                # A new bundle (a first build, or a site that grew): its folder is moved in whole.
+                moved += [prefix + name for name in files]
+            else:
+                # Replaced file by file, so that a reader's search keeps working throughout.
+                bundle.update((prefix + name, (folder / name).read_bytes()) for name in files)
+    # The moved bundles are in place already: kept by write_site, reported as written.
+    report = write_site(bundle, output, within=f"{BUNDLE}/", keep=STAMP, kept=[*kept, *moved])
+    report = WriteReport(tuple(sorted([*report.written, *moved])), report.removed, report.unchanged - len(moved))
     # Written last: a build stopped before this point re-indexes next time.
     report = report.merged(write_file(output, STAMP, search_stamp(plan)))
-    return bundle, report, [*kept, *bundle, STAMP]
+    return bundle, report, [*kept, *moved, *bundle, STAMP]
+
+
+def _moved_into_place(folder: Path, target: Path) -> bool:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(folder, target)
+    except OSError:
+        return False  # the output folder on another file system than its parent: written file by file
+    return True
 
 
 def _search_plan_on_disk(output: Path) -> dict[str, str]:

@@ -9,6 +9,7 @@ site at once. A site of up to SHARD_PAGES indexed pages, such as the real one, h
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import hashlib
 import json
@@ -19,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from .errors import ContentError
@@ -46,7 +47,9 @@ def search_digest(html: bytes) -> str:
     match end early (an element nested in one of the same name), more is kept: never less is digested
     than Pagefind reads.
     """
-    return hashlib.blake2b(_IGNORED.sub(b"", html), digest_size=16).hexdigest()
+    if b' data-pagefind-ignore="all"' in html:
+        html = _IGNORED.sub(b"", html)
+    return hashlib.blake2b(html, digest_size=16).hexdigest()
 
 
 def shard_count(pages: int) -> int:
@@ -106,17 +109,19 @@ def stale_shards(plan: Plan, stamp: bytes | None) -> list[int]:
     return [int(shard) for shard, value in now.items() if before.get(shard) != value]
 
 
-def index_shards(site: Path, plan: Plan, shards: list[int]) -> tuple[dict[str, bytes], list[ContentError]]:
-    """Run Pagefind over the pages of some shards of a built folder; return their bundles by output path.
+@contextlib.contextmanager
+def indexed_shards(site: Path, plan: Plan, shards: list[int]) -> Iterator[tuple[dict[int, Path], list[ContentError]]]:
+    """Run Pagefind over the pages of some shards of a built folder; give each shard's bundle folder.
 
-    Pagefind reads each page's <html lang> and indexes only elements marked data-pagefind-body.
+    The folders are beside `site` (on its file system, so that they can be moved into it) and are
+    removed when the context ends. Pagefind reads each page's <html lang> and indexes only elements
+    marked data-pagefind-body.
     """
     pages = shards_of(plan)
-    files: dict[str, bytes] = {}
-    # Beside the site, so that pages can be linked into each shard's folder rather than copied.
     with tempfile.TemporaryDirectory(prefix=".explainer-search-", dir=site.parent) as scratch:
 
-        def index(shard: int) -> tuple[dict[str, bytes], list[ContentError]]:
+        def index(shard: int) -> list[ContentError]:
+            # The pages are linked into each shard's folder rather than copied.
             folder = Path(scratch) / f"shard-{shard}"
             for name in pages[shard]:
                 _link(site / name, folder / name)
@@ -124,11 +129,28 @@ def index_shards(site: Path, plan: Plan, shards: list[int]) -> tuple[dict[str, b
 
         # Two Pagefind processes at a time keep both cores busy (one alone waits on its own reading).
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            for shard, (bundle, errors) in zip(shards, pool.map(index, shards), strict=True):
-                if errors:
-                    return {}, errors
-                files.update((bundle_path(shard) + name, data) for name, data in bundle.items())
-    return files, []
+            errors = [error for found in pool.map(index, shards) for error in found]
+        yield ({} if errors else {shard: Path(scratch) / f"bundle-{shard}" for shard in shards}), errors
+
+
+def index_shards(site: Path, plan: Plan, shards: list[int]) -> tuple[dict[str, bytes], list[ContentError]]:
+    """Run Pagefind over the pages of some shards of a built folder; return their bundles by output path."""
+    with indexed_shards(site, plan, shards) as (folders, errors):
+        return {
+            bundle_path(shard) + name: (folder / name).read_bytes()
+            for shard, folder in folders.items()
+            for name in bundle_files(folder)
+        }, errors
+
+
+def bundle_files(folder: Path) -> list[str]:
+    """Return the files of a bundle folder, by path within it."""
+    start = len(str(folder)) + 1
+    return sorted(
+        os.path.join(directory, name)[start:].replace(os.sep, "/")
+        for directory, _, names in os.walk(folder)
+        for name in names
+    )
 
 
 def index_pages(outputs: Mapping[str, bytes], plan: Plan) -> tuple[dict[str, bytes], list[ContentError]]:
@@ -162,7 +184,7 @@ def _pagefind() -> list[str]:
         return [sys.executable, "-m", "pagefind"]
 
 
-def _run_pagefind(site: Path, bundle: Path) -> tuple[dict[str, bytes], list[ContentError]]:
+def _run_pagefind(site: Path, bundle: Path) -> list[ContentError]:
     command = [*_pagefind(), "--site", str(site), "--output-path", str(bundle), "--silent"]
     command += ["--glob", "**/*.html"]
     if site.is_dir():
@@ -170,17 +192,17 @@ def _run_pagefind(site: Path, bundle: Path) -> tuple[dict[str, bytes], list[Cont
             subprocess.run(command, capture_output=True, text=True, check=True, timeout=600)
         except (OSError, subprocess.SubprocessError) as err:
             detail = getattr(err, "stderr", None) or str(err)
-            return {}, [ContentError("pagefind", 0, 0, "(search)", f"search indexing failed: {detail.strip()}")]
+            return [ContentError("pagefind", 0, 0, "(search)", f"search indexing failed: {detail.strip()}")]
     else:
         # A shard with no pages (a tiny site split by hand): an empty bundle would not load.
         bundle.mkdir(parents=True)
-    files = {
-        path.relative_to(bundle).as_posix(): path.read_bytes()
-        for path in sorted(bundle.rglob("*"))
-        if path.is_file() and not path.name.startswith(_UNUSED)
-    }
-    entry = "pagefind-entry.json"
-    if entry in files:
+    for path in bundle.rglob("*"):
+        if path.is_file() and path.name.startswith(_UNUSED):
+            path.unlink()
+    entry = bundle / "pagefind-entry.json"
+    if entry.is_file():
         # Pagefind lists the languages in hash-map order; sort them so that builds are byte-identical.
-        files[entry] = json.dumps(json.loads(files[entry]), sort_keys=True, ensure_ascii=False).encode("utf-8")
-    return files, []
+        entry.write_bytes(
+            json.dumps(json.loads(entry.read_bytes()), sort_keys=True, ensure_ascii=False).encode("utf-8")
+        )
+    return []

@@ -256,7 +256,7 @@ class PageRecord:
     size: int
     mtime_ns: int
     search_digest: str
-    """What the search index reads of the page (see search.search_digest)."""
+    """What the search index reads of the page (see search.search_digest); empty for a page it does not index."""
 
 
 @dataclass

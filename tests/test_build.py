@@ -1,9 +1,11 @@
 """The whole build: golden output, incremental writes, determinism, sub-paths and translation gaps."""
 
 import re
+import shutil
 import subprocess
 import sys
 
+from explainer import pipeline
 from explainer.pipeline import build
 from explainer.search import search_digest
 from tests.conftest import REPO, errors_of, tree_digest, write
@@ -172,3 +174,15 @@ def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
     assert search_digest(b"<ol data-pagefind-ignore><li>A</li></ol>") != search_digest(
         b"<ol data-pagefind-ignore><li>B</li></ol>"
     )
+
+
+def test_search_bundles_written_file_by_file_equal_those_moved_into_place(project, tmp_path, monkeypatch):
+    # A first build moves each new bundle folder in whole; where it cannot (the output folder on
+    # another file system than its parent), the bundle's files are written one by one instead.
+    build(project)
+    moved = tree_digest(project.output)
+    shutil.rmtree(project.output)
+    monkeypatch.setattr(pipeline, "_moved_into_place", lambda folder, target: False)
+    build(project)
+    assert any(name.startswith("pagefind/0/") for name in moved)
+    assert tree_digest(project.output) == moved
