@@ -43,16 +43,26 @@ def write_site(
     within: str = "",
     keep: str | None = None,
     kept: Collection[str] = (),
+    tree: Path | None = None,
+    in_tree: Collection[str] = (),
 ) -> WriteReport:
     """Make out_dir hold exactly `outputs` (relative path -> bytes) and `kept`, touching only what differs.
 
     `kept` names files of the site that are already written and up to date. Only files under the
-    `within` prefix are considered stale; files under `keep` are left alone.
+    `within` prefix are considered stale; files under `keep` are left alone. `tree`, from `new_tree`,
+    is a first build's folder already holding the files `in_tree`.
     """
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise OutputRefused(f"{out_dir} is not empty and was not made by this tool; refusing to write into it")
     for name in outputs:
         _check_name(name)
+    if tree is not None:
+        # A first build whose pages were written in `tree` as they were rendered: the rest joins
+        # them, and the whole tree is renamed into place at once.
+        _write_tree(tree, {**outputs, MARKER: MARKER_TEXT})
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tree, out_dir)
+        return WriteReport(tuple(sorted([*outputs, *in_tree])), (), 0)
     with _staging(out_dir) as staging:
         if not out_dir.exists() and not kept:
             # A first build writes the whole tree in the staging folder and renames it into place at once.
@@ -85,9 +95,21 @@ def write_file(out_dir: Path, name: str, data: bytes) -> WriteReport:
 
 
 @contextlib.contextmanager
-def _staging(out_dir: Path) -> Iterator[Path]:
+def new_tree(out_dir: Path) -> Iterator[Path | None]:
+    """Give a folder beside out_dir to write a first build in (None if out_dir exists); removed if left there."""
+    if out_dir.exists():
+        yield None
+        return
+    with _staging(out_dir, "first") as staging:
+        tree = staging / "tree"
+        tree.mkdir()
+        yield tree
+
+
+@contextlib.contextmanager
+def _staging(out_dir: Path, purpose: str = "") -> Iterator[Path]:
     # One folder per process and thread: serve's search indexer writes while a rebuild may be writing.
-    staging = out_dir.parent / f".{out_dir.name}.staging-{os.getpid()}-{threading.get_ident()}"
+    staging = out_dir.parent / f".{out_dir.name}.staging{purpose}-{os.getpid()}-{threading.get_ident()}"
     _clear(staging)
     staging.mkdir(parents=True)
     try:

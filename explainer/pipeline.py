@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -16,7 +17,7 @@ from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, prepare_parts
 from .links import build_model
 from .model import Model, SiteConfig
-from .output import WriteReport, write_file, write_site
+from .output import WriteReport, new_tree, write_file, write_site
 from .plan import Page, plan_pages
 from .render import derived_inputs, make_environment, render_pages
 from .search import (
@@ -152,29 +153,34 @@ def build(
     memo = Memo(_manifest_in(fragments), site_key, inputs, model, strings)
     # Before the pages, while this process is small: its workers are forked from it.
     prepare_parts(model, urls, pages, memo)
-    rendered = render_pages(env, model, strings, urls, stale, {}, memo)
-    if rendered.errors:
-        raise BuildFailed(rendered.errors)
+    # A first build (no output folder yet) has its pages written into a new tree by the processes
+    # that render them; the tree is renamed into place once complete, or removed.
+    with new_tree(project.output) if write else contextlib.nullcontext() as tree:
+        rendered = render_pages(env, model, strings, urls, stale, {}, memo, into=tree)
+        if rendered.errors:
+            raise BuildFailed(rendered.errors)
 
-    # Feeds, calendars and exports: each entry's part is reused from the last build if unchanged.
-    made: dict[str, bytes] = dict(rendered.outputs)
-    made.update(machine_outputs(model, urls, strings, pages, memo))
-    _replace_part(cache, "fragments", {**memo.next.records, HEADER: memo.next.numbering()})
-    made.update(read_static(project.layouts / "static"))
-    if not write:
-        if search:
-            plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
-            bundle, errors = index_pages(made, plan)
-            if errors:
-                raise BuildFailed(errors)
-            made.update(bundle)
-            made[STAMP] = search_stamp(plan)
-        return BuildResult(made, None, len(stale), site, lambda: snapshot)
+        # Feeds, calendars and exports: each entry's part is reused from the last build if unchanged.
+        made: dict[str, bytes] = dict(rendered.outputs)
+        made.update(machine_outputs(model, urls, strings, pages, memo))
+        _replace_part(cache, "fragments", {**memo.next.records, HEADER: memo.next.numbering()})
+        made.update(read_static(project.layouts / "static"))
+        if not write:
+            if search:
+                plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
+                bundle, errors = index_pages(made, plan)
+                if errors:
+                    raise BuildFailed(errors)
+                made.update(bundle)
+                made[STAMP] = search_stamp(plan)
+            return BuildResult(made, None, len(stale), site, lambda: snapshot)
 
-    # Write only what changed; nothing was touched before this point. Search then indexes the written
-    # pages (rather than a second copy of them) and its bundle is written under pagefind/.
-    kept = [page.file for page in pages if page.file not in made]
-    report = write_site(made, project.output, keep=f"{BUNDLE}/" if search else None, kept=kept)
+        # Write only what changed; nothing was touched before this point. Search then indexes the written
+        # pages (rather than a second copy of them) and its bundle is written under pagefind/.
+        kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
+        report = write_site(
+            made, project.output, keep=f"{BUNDLE}/" if search else None, kept=kept, tree=tree, in_tree=rendered.written
+        )
     manifest = record_pages(previous, pages, rendered, inputs, project.output)
     manifests.clear()
     manifests[str(project.output)] = manifest
@@ -183,7 +189,7 @@ def build(
     pages_digest = search_stamp(search_plan)
     # The result reads files back from the output folder when asked: a large site's pages are not
     # held in memory beyond this point (the cache is saved below with room to spare).
-    names = [*kept, *made]
+    names = [*kept, *rendered.written, *made]
     if search and index_now:
         _, index_report, bundle_names = update_search_index(project.output, search_plan)
         names += bundle_names
@@ -361,15 +367,16 @@ def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs
     manifest = previous.successor(inputs)
     numbers = manifest.numbers()
     for page in pages:
-        data = rendered.outputs.get(page.file)
-        if data is None:
-            manifest.records[page.file] = previous.records[page.file]
-            continue
+        searched = rendered.written.get(page.file)
+        if searched is None:
+            data = rendered.outputs.get(page.file)
+            if data is None:
+                manifest.records[page.file] = previous.records[page.file]
+                continue
+            searched = search_digest(data) if page.searchable else ""
         status = (output / page.file).stat()
         reads = numbered(manifest.number(read, inputs, numbers) for read in rendered.reads[page.file])
-        manifest.records[page.file] = PageRecord(
-            _plan_of(page), reads, status.st_size, status.st_mtime_ns, search_digest(data) if page.searchable else ""
-        )
+        manifest.records[page.file] = PageRecord(_plan_of(page), reads, status.st_size, status.st_mtime_ns, searched)
     return manifest
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from .metadata import hreflang_alternates, json_ld, script_hash, script_tag, ser
 from .model import Agreement, Entry, Event, Label, Model, Person
 from .parallel import map_in_shares
 from .plan import Page
+from .search import search_digest
 from .strings import MissingString, Strings
 from .timeline import Facet, facet_summary, group_events, lay_out_overview, timeline_facets
 from .trace import Memo, Read, Recorder, TrackedModel, TrackedStrings
@@ -428,6 +430,8 @@ class Rendered:
     reads: dict[str, frozenset[Read]]
     errors: list[ContentError]
     fragments: dict = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)
+    """Pages written into a folder by the process that rendered them: file -> its search digest ("" if unindexed)."""
 
 
 def render_pages(
@@ -438,23 +442,30 @@ def render_pages(
     pages: list[Page],
     extra: Mapping[str, object],
     memo: Memo | None = None,
+    into: Path | None = None,
 ) -> Rendered:
     """Render pages to bytes by output file, across the machine's cores; record their reads; collect errors.
 
-    `memo` keeps the parts of pages that many pages repeat (timeline items) between builds.
+    `memo` keeps the parts of pages that many pages repeat (timeline items) between builds. With
+    `into` (a new output tree, not yet in place), each page is written there by the process that
+    rendered it, and only its search digest comes back.
     """
-    results = map_in_shares(lambda share: _render(env, model, strings, urls, share, extra, memo), pages, PARALLEL_FROM)
+    results = map_in_shares(
+        lambda share: _render(env, model, strings, urls, share, extra, memo, into), pages, PARALLEL_FROM
+    )
     outputs: dict[str, bytes] = {}
     reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
+    written: dict[str, str] = {}
     for share in results:
         outputs.update(share.outputs)
         reads.update(share.reads)
         errors += share.errors
+        written.update(share.written)
         if memo is not None:
             # A worker's memo is its own copy: what it computed comes back with its pages.
             memo.adopt(share.fragments)
-    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {})
+    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {}, written)
 
 
 def derived_inputs(model: Model, urls: Urls) -> dict[str, Callable[[], object]]:
@@ -473,10 +484,13 @@ def _render(
     pages: list[Page],
     extra: Mapping[str, object],
     memo: Memo | None,
+    into: Path | None = None,
 ) -> Rendered:
     outputs: dict[str, bytes] = {}
     reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
+    written: dict[str, str] = {}
+    folders: set[str] = set()
     markdown = MarkdownRenderer()
     cache: dict = {}
     acronyms: dict[str, tuple[Acronym, ...]] = {}
@@ -503,6 +517,19 @@ def _render(
                 acronyms[page.lang] = acronyms_of(model, urls, page.lang)
             recorder.add(("derived", f"acronyms:{page.lang}"))
             html = mark_acronyms(html, acronyms[page.lang], urls.href(page.path))
-        outputs[page.file] = html.encode("utf-8")
+        data = html.encode("utf-8")
         reads[page.file] = frozenset(recorder.reads)
-    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {})
+        if into is None:
+            outputs[page.file] = data
+            continue
+        # Written here rather than handed back to the main process: a large site's pages would be
+        # copied between processes and held in memory twice, and writing overlaps with rendering.
+        path = f"{into}/{page.file}"
+        folder = os.path.dirname(path)
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)
+            folders.add(folder)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        written[page.file] = search_digest(data) if page.searchable else ""
+    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {}, written)

@@ -1,15 +1,18 @@
 """The whole build: golden output, incremental writes, determinism, sub-paths and translation gaps."""
 
+import os
 import re
 import shutil
 import subprocess
 import sys
 
 from explainer import pipeline
+from explainer.cache import Cache
 from explainer.pipeline import build
 from explainer.search import search_digest
 from tests.conftest import REPO, errors_of, tree_digest, write
 from tests.golden import GOLDEN, build_fixture_outputs
+from tests.test_incremental import copy_real_site
 
 
 def test_output_matches_golden():
@@ -186,3 +189,36 @@ def test_search_bundles_written_file_by_file_equal_those_moved_into_place(projec
     build(project)
     assert any(name.startswith("pagefind/0/") for name in moved)
     assert tree_digest(project.output) == moved
+
+
+PARALLEL_BUILD = """
+import sys
+from pathlib import Path
+from explainer import content, feeds, links, parallel, render
+from explainer.cache import Cache
+from explainer.pipeline import build, project_at
+for module in (content, feeds, links, render):
+    module.PARALLEL_FROM = 1
+assert parallel.workers() == 2
+result = build(project_at(Path(sys.argv[1]), Path(sys.argv[2])), search=False, cache=Cache(None))
+print(result.report.written.__len__())
+"""
+
+
+def test_pages_written_by_the_workers_that_render_them_equal_pages_written_after(tmp_path):
+    # In a first build the forked workers write their pages into the new tree themselves; otherwise
+    # the pages come back to the main process, which writes them. Both give the same files.
+    project = copy_real_site(tmp_path / "site")
+    project.output.mkdir()  # an existing (empty) output folder: written file by file, in one process
+    build(project, search=False, cache=Cache(None))
+    forked = tmp_path / "forked"
+    done = subprocess.run(
+        [sys.executable, "-c", PARALLEL_BUILD, str(project.root), str(forked)],
+        cwd=REPO,
+        env={**os.environ, "EXPLAINER_WORKERS": "2"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(done.stdout) == len(tree_digest(project.output)) - 1  # all but the folder's marker
+    assert tree_digest(forked) == tree_digest(project.output)
