@@ -57,20 +57,11 @@ def write_site(
     for name in outputs:
         _check_name(name)
     if tree is not None:
-        # A first build whose pages were written in `tree` as they were rendered: the rest joins
-        # them, and the whole tree is renamed into place at once.
-        _write_tree(tree, {**outputs, MARKER: MARKER_TEXT})
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tree, out_dir)
-        return WriteReport(tuple(sorted([*outputs, *in_tree])), (), 0)
+        # A first build whose pages were written in `tree` as they were rendered: the rest joins them.
+        return _rename_into_place(tree, out_dir, outputs, in_tree)
     with _staging(out_dir) as staging:
         if not out_dir.exists() and not kept:
-            # A first build writes the whole tree in the staging folder and renames it into place at once.
-            tree = staging / "tree"
-            _write_tree(tree, {**outputs, MARKER: MARKER_TEXT})
-            out_dir.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tree, out_dir)
-            return WriteReport(tuple(sorted(outputs)), (), 0)
+            return _rename_into_place(staging / "tree", out_dir, outputs)
         # Otherwise each file is written in the staging folder, then renamed into place: a build killed
         # at any moment leaves every file in out_dir whole (old or new) and no temporary file in it.
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -84,6 +75,16 @@ def write_site(
                 unchanged += 1
         removed = _remove_stale(out_dir / within, out_dir, {*outputs, *kept, MARKER}, keep)
     return WriteReport(tuple(written), tuple(removed), unchanged + len(kept))
+
+
+def _rename_into_place(
+    tree: Path, out_dir: Path, outputs: Mapping[str, bytes], in_tree: Collection[str] = ()
+) -> WriteReport:
+    # A first build: the whole tree is written beside out_dir, then renamed into place at once.
+    _write_tree(tree, {**outputs, MARKER: MARKER_TEXT})
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tree, out_dir)
+    return WriteReport(tuple(sorted([*outputs, *in_tree])), (), 0)
 
 
 def write_file(out_dir: Path, name: str, data: bytes) -> WriteReport:

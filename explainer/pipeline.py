@@ -191,7 +191,7 @@ def build(
     # held in memory beyond this point (the cache is saved below with room to spare).
     names = [*kept, *rendered.written, *made]
     if search and index_now:
-        _, index_report, bundle_names = update_search_index(project.output, search_plan)
+        index_report, bundle_names = update_search_index(project.output, search_plan)
         names += bundle_names
         report = report.merged(index_report)
     outputs = SiteFiles({}, project.output, names)
@@ -466,9 +466,9 @@ class SiteFiles(Mapping):
         return len(self.names)
 
 
-def update_search_index(output: Path, plan: Plan | None = None) -> tuple[dict[str, bytes], WriteReport, list[str]]:
-    """Index the shards of `output` whose pages changed since they were indexed; return their bundles,
-    what changed, and the names of every file of the index.
+def update_search_index(output: Path, plan: Plan | None = None) -> tuple[WriteReport, list[str]]:
+    """Index the shards of `output` whose pages changed since they were indexed; return what changed
+    and the names of every file of the index.
 
     `plan` names the pages to index and their digests (read from `output` when not given). `serve`
     calls this after the pages are written and the browser reloaded, so that a save shows at once.
@@ -482,7 +482,7 @@ def update_search_index(output: Path, plan: Plan | None = None) -> tuple[dict[st
     kept = [name for name in _files_under(output, BUNDLE) if name.split("/", 2)[1] in unchanged and name != STAMP]
     if not stale:
         # The index already covers exactly these pages: it is kept as it is.
-        return {}, WriteReport((), (), len(kept) + 1), [*kept, STAMP]
+        return WriteReport((), (), len(kept) + 1), [*kept, STAMP]
     bundle: dict[str, bytes] = {}
     moved: list[str] = []
     with indexed_shards(output, plan, stale) as (folders, errors):
@@ -502,7 +502,7 @@ def update_search_index(output: Path, plan: Plan | None = None) -> tuple[dict[st
     report = WriteReport(tuple(sorted([*report.written, *moved])), report.removed, report.unchanged - len(moved))
     # Written last: a build stopped before this point re-indexes next time.
     report = report.merged(write_file(output, STAMP, search_stamp(plan)))
-    return bundle, report, [*kept, *moved, *bundle, STAMP]
+    return report, [*kept, *moved, *bundle, STAMP]
 
 
 def _moved_into_place(folder: Path, target: Path) -> bool:
