@@ -349,9 +349,9 @@ class Memo:
 
     def get(self, name: object, compute: Callable[[TrackedModel, TrackedStrings], T]) -> T:
         """Return the result named `name`: the last build's if what it read is unchanged, else computed."""
-        return self.traced(
+        return self._record(
             name, lambda recorder: compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
-        )[0]
+        ).value
 
     def stale_records(self) -> int:
         """Return how many of the last build's results read something that has changed since."""
@@ -366,6 +366,11 @@ class Memo:
 
     def traced(self, name: object, compute: Callable[[Recorder], T]) -> tuple[T, frozenset[Read]]:
         """Return the result named `name` and what it read; `compute` records its reads in the recorder given."""
+        record = self._record(name, compute)
+        return record.value, record.read_set(self.next.reads)
+
+    def _record(self, name: object, compute: Callable[[Recorder], T]) -> Fragment:
+        # The set of reads is made only when asked for (a page records them; a feed does not).
         record = self.next.records.get(name)
         if record is None:
             record = self.previous.records.get(name)
@@ -376,7 +381,7 @@ class Memo:
                 reads = numbered(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
                 record = Fragment(reads, value)
             self.next.records[name] = record
-        return record.value, record.read_set(self.next.reads)
+        return record
 
     def adopt(self, computed: dict) -> None:
         """Take in results computed by a worker process (which has its own copy of this memo)."""
