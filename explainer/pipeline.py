@@ -356,7 +356,7 @@ def stale_pages(manifest: Manifest, pages: list[Page], inputs: Inputs, output: P
             record is None
             or record.plan != _plan_of(page)
             or not changed.isdisjoint(record.reads)
-            or not _unaltered(output / page.file, record)
+            or not _unaltered(f"{output}/{page.file}", record)
         ):
             stale.append(page)
     return stale
@@ -396,9 +396,10 @@ def _plan_of(page: Page) -> str:
     )
 
 
-def _unaltered(path: Path, record: PageRecord) -> bool:
+def _unaltered(path: str, record: PageRecord) -> bool:
+    # A plain string rather than a Path: this looks at every page of the site on every build.
     try:
-        status = path.stat()
+        status = os.stat(path)
     except OSError:
         return False
     return status.st_size == record.size and status.st_mtime_ns == record.mtime_ns
