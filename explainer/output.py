@@ -122,12 +122,19 @@ def _staging(out_dir: Path, purpose: str = "") -> Iterator[Path]:
 def _write_tree(root: Path, files: Mapping[str, bytes]) -> None:
     made: set[str] = set()
     for name in sorted(files):
-        folder = os.path.dirname(f"{root}/{name}")
-        if folder not in made:
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        with open(f"{root}/{name}", "wb") as handle:
-            handle.write(files[name])
+        write_new(root, name, files[name], made)
+
+
+def write_new(tree: Path, name: str, data: bytes, made: set[str]) -> None:
+    """Write one file into a tree not yet in place (from `new_tree`); `made` holds the folders made so far."""
+    # Creating folders is a system call per page; each folder is made once per build.
+    path = f"{tree}/{name}"
+    folder = os.path.dirname(path)
+    if folder not in made:
+        os.makedirs(folder, exist_ok=True)
+        made.add(folder)
+    with open(path, "wb") as handle:
+        handle.write(data)
 
 
 def _write_if_changed(target: Path, data: bytes, staging: Path, made: set[str] | None = None) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from .feeds import feed_paths
 from .markup import MarkdownRenderer
 from .metadata import hreflang_alternates, json_ld, script_hash, script_tag, serialize, words
 from .model import Agreement, Entry, Event, Label, Model, Person
+from .output import write_new
 from .parallel import map_in_shares
 from .plan import Page
 from .search import search_digest
@@ -524,12 +524,6 @@ def _render(
             continue
         # Written here rather than handed back to the main process: a large site's pages would be
         # copied between processes and held in memory twice, and writing overlaps with rendering.
-        path = f"{into}/{page.file}"
-        folder = os.path.dirname(path)
-        if folder not in folders:
-            os.makedirs(folder, exist_ok=True)
-            folders.add(folder)
-        with open(path, "wb") as handle:
-            handle.write(data)
+        write_new(into, page.file, data, folders)
         written[page.file] = search_digest(data) if page.searchable else ""
     return Rendered(outputs, reads, errors, memo.computed if memo is not None else {}, written)
