@@ -153,10 +153,13 @@ def read_entries(
     unreadable: set[str] = set()
     digests: dict[str, str] = {}
     fresh: dict[str, tuple[Entry | None, list[ContentError]]] = {}
-    for (_, file, _), key, (entry, file_errors) in zip(files, keys, results, strict=True):
+    for (_, file, _), key, result in zip(files, keys, results, strict=True):
+        entry, file_errors = result
         errors.extend(file_errors)
         if key:
-            fresh[key] = (entry, file_errors)
+            # The memo's own record, not an equal copy: the cache rewrites only shards whose records
+            # are new objects.
+            fresh[key] = result
         if entry is not None:
             entries.append(entry)
             digests[entry.id] = key or ""

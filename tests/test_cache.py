@@ -107,3 +107,19 @@ def test_an_edit_in_a_new_process_after_an_interrupted_cache_save_equals_a_clean
     replace_in(event, "Editado, ", "")
     pipeline.build(project, search=False, cache=Cache.at(project.root))
     assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
+
+
+def test_an_entry_edit_in_a_new_process_rewrites_few_shards_of_each_table(tmp_path: Path):
+    project = copy_real_site(tmp_path / "site")
+    pipeline.build(project, search=False, cache=Cache.at(project.root))
+    folder = Cache.at(project.root).folder
+    before = {name: shard_files(folder, name) for name in ("entries", "fragments")}
+    assert all(len(files) > 10 for files in before.values())
+    event = next(iter(sorted((project.content / "events").glob("*.yml"))))
+    replace_in(event, "title:\n  es: ", "title:\n  es: Editado, ")
+    pipeline.build(project, search=False, cache=Cache.at(project.root))
+    for name, files in before.items():
+        after = shard_files(folder, name)
+        rewritten = [shard for shard in after if after[shard] != files.get(shard)]
+        # The edited file's old record leaves a shard and its new one joins one (maybe the same).
+        assert 1 <= len(rewritten) <= 2, f"{name}: {len(rewritten)} of {len(after)} shards rewritten"
