@@ -6,6 +6,7 @@ missing cache only costs speed: a build with an empty cache does all the work an
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -58,6 +59,7 @@ class Cache:
         self._shard_of: dict[object, int] = {}
         self.memory: dict[object, object] = {}
         """Objects worth keeping from one build to the next in the same process; never saved."""
+        self._writing: set[Path] = set()
 
     @classmethod
     def at(cls, root: Path) -> Cache:
@@ -81,6 +83,26 @@ class Cache:
         except OSError:
             return None
         return folder
+
+    def begin_writing(self, output: Path) -> None:
+        """Mark on disk that `output` is being written, until a save records what it then holds."""
+        if self.folder is None or output in self._writing:
+            return
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._marker(output).touch()
+            self._writing.add(output)
+
+    def written_since_saved(self, output: Path) -> bool:
+        """Return True if another process began writing `output` and did not save what it wrote.
+
+        The record of the last build into `output` may then miss files that process wrote.
+        """
+        return self.folder is not None and output not in self._writing and self._marker(output).exists()
+
+    def _marker(self, output: Path) -> Path:
+        assert self.folder is not None
+        return self.folder / f"writing-{hashlib.blake2b(str(output).encode(), digest_size=8).hexdigest()}"
 
     def changed(self, name: str) -> None:
         """Mark a table as changed, so that it is saved."""
@@ -138,8 +160,13 @@ class Cache:
                 else:
                     self._write(self._file(name), self._parts[name])
             except OSError:
+                self._writing.clear()  # kept on disk: the saved record may be behind the output
                 continue
         self._changed.clear()
+        for output in sorted(self._writing):
+            with contextlib.suppress(OSError):
+                self._marker(output).unlink()
+        self._writing.clear()
 
     def _save_sharded(self, name: str) -> None:
         # An edit changes the records of a few entries; a record's shard follows its entry (the

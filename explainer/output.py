@@ -45,12 +45,14 @@ def write_site(
     kept: Collection[str] = (),
     tree: Path | None = None,
     in_tree: Collection[str] = (),
+    previous: Collection[str] | None = None,
 ) -> WriteReport:
     """Make out_dir hold exactly `outputs` (relative path -> bytes) and `kept`, touching only what differs.
 
     `kept` names files of the site that are already written and up to date. Only files under the
     `within` prefix are considered stale; files under `keep` are left alone. `tree`, from `new_tree`,
-    is a first build's folder already holding the files `in_tree`.
+    is a first build's folder already holding the files `in_tree`. `previous`, when known, names every
+    file the last write left in out_dir: only those are looked at to find stale ones.
     """
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise OutputRefused(f"{out_dir} is not empty and was not made by this tool; refusing to write into it")
@@ -73,7 +75,12 @@ def write_site(
                 written.append(name)
             else:
                 unchanged += 1
-        removed = _remove_stale(out_dir / within, out_dir, {*outputs, *kept, MARKER}, keep)
+        wanted = {*outputs, *kept, MARKER}
+        if previous is None:
+            removed = _remove_stale(out_dir / within, out_dir, wanted, keep)
+        else:
+            # Listing every folder of a large site costs more than the rest of a small rebuild.
+            removed = _remove_listed(out_dir, within, [name for name in previous if name not in wanted], keep)
     return WriteReport(tuple(written), tuple(removed), unchanged + len(kept))
 
 
@@ -213,6 +220,27 @@ def _remove_stale(start: Path, out_dir: Path, wanted: set[str], keep: str | None
             os.rmdir(directory)
             emptied.add(directory)
     return sorted(removed)
+
+
+def _remove_listed(out_dir: Path, within: str, names: Collection[str], keep: str | None) -> list[str]:
+    removed = []
+    folders: set[str] = set()
+    for name in sorted(names):
+        if not name.startswith(within) or (keep and name.startswith(keep)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{out_dir}/{name}")
+            removed.append(name)
+        folders.add(os.path.dirname(name))
+    # Deepest first, so that a folder emptied by removing its only subfolder goes too.
+    for folder in sorted(folders, key=lambda folder: (-folder.count("/"), folder)):
+        while len(folder) > len(within.rstrip("/")):
+            try:
+                os.rmdir(f"{out_dir}/{folder}")
+            except OSError:
+                break  # not empty (or gone): neither are its parents, or they are checked on their own
+            folder = os.path.dirname(folder)
+    return removed
 
 
 def _remove_tree(path: Path) -> None:

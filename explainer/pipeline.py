@@ -121,6 +121,7 @@ def build(
     if (
         last is not None
         and (last.stamp, last.search) == (stamp, search)
+        and not cache.written_since_saved(project.output)
         and _as_left(project.output, last, search and index_now)
     ):
         return BuildResult(
@@ -178,8 +179,20 @@ def build(
         # Write only what changed; nothing was touched before this point. Search then indexes the written
         # pages (rather than a second copy of them) and its bundle is written under pagefind/.
         kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
+        # The files the last build left, if nothing has written the output since its record was saved:
+        # only those can be stale, and a large site's folders need not all be listed.
+        left = None
+        if last is not None and last.search == search and not cache.written_since_saved(project.output):
+            left = last.files.keys()
+        cache.begin_writing(project.output)
         report = write_site(
-            made, project.output, keep=f"{BUNDLE}/" if search else None, kept=kept, tree=tree, in_tree=rendered.written
+            made,
+            project.output,
+            keep=f"{BUNDLE}/" if search else None,
+            kept=kept,
+            tree=tree,
+            in_tree=rendered.written,
+            previous=left,
         )
     manifest = record_pages(previous, pages, rendered, inputs, project.output)
     manifests.clear()

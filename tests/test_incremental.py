@@ -205,6 +205,37 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path):
     assert tree_digest(project.output) == before
 
 
+@pytest.mark.parametrize("added", ["an event", "an event and a text edit"])
+def test_files_of_a_build_whose_cache_was_not_saved_are_removed_when_no_longer_wanted(tmp_path: Path, added: str):
+    # Stale files are found from the last build's saved record; a build cut short before saving it
+    # (killed, or serve stopped) may have written files that record does not list.
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False, cache=Cache.at(project.root))
+    add_entry(project.root)
+    if added != "an event":
+        edit_entry_text(project.root)
+    build(project, search=False, cache=Cache.at(project.root), save=False)
+    assert (project.output / "es/cronologia/confirmacion-johnson-copia/index.html").is_file()
+    # The new entry is gone again; with only the text edit left, no build is a no-op either.
+    (project.root / "content/events/confirmacion-johnson-copia.yml").unlink()
+    build(project, search=False, cache=Cache.at(project.root))
+    assert not (project.output / "es/cronologia/confirmacion-johnson-copia").exists()
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
+    # That build's record is saved: the next one finds stale files from it again.
+    assert not Cache.at(project.root).written_since_saved(project.output)
+
+
+def test_a_build_after_one_that_wrote_without_saving_is_not_a_noop(tmp_path: Path):
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False, cache=Cache.at(project.root))
+    expected = tree_digest(project.output)
+    # A process began writing, wrote a file the saved record does not list, and stopped.
+    Cache.at(project.root).begin_writing(project.output)
+    (project.output / "es/cronologia/left-behind.html").write_text("left behind", "utf-8")
+    build(project, search=False, cache=Cache.at(project.root))
+    assert tree_digest(project.output) == expected
+
+
 def first_page_count(project: Project) -> int:
     """Return how many pages a clean build of the project renders."""
     return build(project, write=False, search=False, cache=Cache(None)).rendered
