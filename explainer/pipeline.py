@@ -306,16 +306,20 @@ def _inputs_stamp(
     hashed = hashlib.blake2b(digest_size=16)
     # The size of the search index's bundles shapes the output as the code does.
     hashed.update(f"{code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0".encode())
+    # Paths relative to the root by slicing: os.path.relpath costs as much as reading a small file.
+    root = str(project.root) + os.sep
     for folder in (project.content, project.layouts):
+        kept = read if read is not None and folder == project.content else None
         for directory, subdirs, names in os.walk(folder):
             subdirs.sort()
             for name in sorted(names):
                 path = os.path.join(directory, name)
-                hashed.update(f"{os.path.relpath(path, project.root)}\0".encode())
+                hashed.update(f"{path[len(root) :] if path.startswith(root) else path}\0".encode())
                 data = _read_or_nothing(path)
-                hashed.update(data + b"\0")
-                if read is not None and folder == project.content and data is not _MISSING:
-                    read[path] = data
+                hashed.update(data)
+                hashed.update(b"\0")
+                if kept is not None and data is not _MISSING:
+                    kept[path] = data
     for text in texts:
         hashed.update(f"{text}\0".encode() + _read_or_nothing(project.root / text) + b"\0")
     return hashed.hexdigest()

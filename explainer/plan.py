@@ -91,11 +91,18 @@ def _with_alternates(drafts: list[Page]) -> list[Page]:
             translations.setdefault(page.key, {})[page.lang] = page.path
             if page.fallback is None:
                 alternates.setdefault(page.key, {})[page.lang] = page.path
+    # Made anew rather than with dataclasses.replace, which costs three times as much per page.
     return [
-        replace(
-            page,
-            alternates=alternates.get(page.key, {}) if page.lang and not page.fallback else {},
-            translations=translations.get(page.key, {}) if page.lang else {},
+        Page(
+            page.path,
+            page.lang,
+            page.template,
+            page.key,
+            page.entry,
+            page.fallback,
+            alternates.get(page.key, {}) if page.lang and not page.fallback else {},
+            translations.get(page.key, {}) if page.lang else {},
+            page.search_bundles,
         )
         for page in drafts
     ]
