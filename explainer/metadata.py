@@ -60,7 +60,7 @@ def hreflang_alternates(page: Page, model: Model, urls: Urls) -> dict[str, str]:
 def json_ld(page: Page, model: Model, urls: Urls, strings: Strings, listed: tuple[Event, ...] = ()) -> dict | None:
     """Return the schema.org description of a page, or None for pages that have none (404s, the root).
 
-    `listed` is what a timeline page lists: every event, or a filter's.
+    `listed` is what a timeline page lists: every event, or a filter's (none when it lists years).
     """
     if page.template.endswith("404.html") or page.lang is None:
         return None
@@ -151,7 +151,7 @@ def _section(page: Page, model: Model, urls: Urls, strings: Strings, lang: str, 
     if section == "home":
         return {"@type": "WebSite", "name": site, "description": words(model, model.site.description, lang)}
     name = f"{strings.get(lang, section + '.title')} · {site}"
-    if section == "timeline":
+    if section == "timeline" and listed:
         return {"@type": "ItemList", "name": name} | _event_list(page, model, urls, lang, listed)
     if section == "glossary":
         terms = [

@@ -153,8 +153,9 @@ class View:
         # Serialized once: the element and its hash in the page's policy need the same text.
         listed = ()
         if self.page.key[0] == "timeline":
-            active = self.timeline()["active"]
-            listed = active.events if active else self.model.events
+            timeline = self.timeline()
+            active = timeline["active"]
+            listed = active.events if active else () if timeline["years"] else self.model.events
         return serialize(json_ld(self.page, self.model, self.urls, self.strings, listed))
 
     def json_ld(self) -> Markup:
@@ -272,14 +273,27 @@ class View:
         else:
             facets = facets[0]
         active = self.cache[("timeline", "facets")][1].get(self.page.key)
-        if active is None:
+        years = tuple(facet for facet in facets if facet.kind == "year")
+        if active is None and years:
+            # A large site's whole timeline lists its years, known from the facets' summary alone, so
+            # that editing an event does not rewrite it.
+            self.recorder.add(("derived", "facets"))
+            groups = ()
+        elif active is None:
             groups = group_events(self.model.events)
         else:
             self.recorder.add(("derived", "facets"))
             for event in active.events:
                 self.recorder.add(("entry", event.id))
             groups = group_events(active.events)
-        self._timeline = {"groups": groups, "overview": lay_out_overview(groups), "facets": facets, "active": active}
+        self._timeline = {
+            "groups": groups,
+            "overview": lay_out_overview(groups),
+            "facets": facets,
+            "active": active,
+            "years": active is None and bool(years),
+            "count": sum(len(facet.events) for facet in years),
+        }
         return self._timeline
 
     def timeline_item(self, event: Event, level: int) -> Markup:
@@ -347,7 +361,7 @@ class View:
                         )
             self.cache[key] = (items, {value: index for index, (value, _) in enumerate(items)})
         items, position = self.cache[key]
-        if active is not None and kind != "tag":
+        if active is not None and kind in ("person", "agreement"):
             # A filtered page's few people or frameworks, in the whole list's order.
             field = {"person": "people", "agreement": "agreements"}[kind]
             shown = {value for event in active.events for value in getattr(event, field)}
@@ -366,6 +380,8 @@ class View:
 
     def facet_label(self, facet: Facet) -> Markup:
         """Return the name of what a facet filters by."""
+        if facet.kind == "year":
+            return Markup(escape(facet.value))
         if facet.kind == "tag":
             return self.text(self.model.site.tags[facet.value])
         return self.text(self.model.get(facet.value).label())

@@ -51,12 +51,21 @@ def group_events(events: Iterable[Event]) -> tuple[YearGroup, ...]:
     return tuple(groups)
 
 
-FACETS = ("person", "agreement", "tag")
+FACETS = ("year", "person", "agreement", "tag")
+
+YEAR_PAGES_FROM = 200
+"""A timeline with more events than this has a page per year, and its whole page lists the years
+instead of every event: thousands of events on one page would weigh megabytes."""
+
+
+def in_year_pages(model: Model) -> bool:
+    """Return whether the timeline is shown a year per page (see YEAR_PAGES_FROM)."""
+    return len(model.events) > YEAR_PAGES_FROM
 
 
 @dataclass(frozen=True)
 class Facet:
-    """One value to filter the timeline by: a person, an agreement or a tag, and its events."""
+    """One value to filter the timeline by: a year (on large sites), a person, an agreement or a tag, and its events."""
 
     kind: str
     value: str
@@ -64,14 +73,19 @@ class Facet:
 
 
 def timeline_facets(model: Model) -> tuple[Facet, ...]:
-    """Return every person, agreement and tag that at least one event has, in display order."""
+    """Return every year (on large sites), person, agreement and tag that at least one event has, in display order."""
     # One pass over the events: a pass per person would be quadratic on large sites.
     found: dict[tuple[str, str], list[Event]] = {}
+    years = in_year_pages(model)
     for event in model.events:
+        if years:
+            found.setdefault(("year", str(event.date.year)), []).append(event)
         for kind, values in (("person", event.people), ("agreement", event.agreements), ("tag", event.tags)):
             for value in dict.fromkeys(values):
                 found.setdefault((kind, value), []).append(event)
     order = [
+        # Events are in date order, and so are the years.
+        *((kind, value) for kind, value in found if kind == "year"),
         *(("person", person.id) for person in model.people),
         *(("agreement", agreement.id) for agreement in model.agreements),
         *(("tag", tag) for tag in model.site.tags),
@@ -85,11 +99,19 @@ def facet_summary(model: Model) -> tuple:
         (
             facet.kind,
             facet.value,
-            repr(model.site.tags[facet.value] if facet.kind == "tag" else model.entries[facet.value].label()),
+            repr(_facet_name(model, facet)),
             tuple(sorted(event.id for event in facet.events)),
         )
         for facet in timeline_facets(model)
     )
+
+
+def _facet_name(model: Model, facet: Facet) -> object:
+    if facet.kind == "year":
+        return facet.value
+    if facet.kind == "tag":
+        return model.site.tags[facet.value]
+    return model.entries[facet.value].label()
 
 
 # The overview chart, in the SVG's own units.
