@@ -164,7 +164,7 @@ def build(
         # Feeds, calendars and exports: each entry's part is reused from the last build if unchanged.
         made: dict[str, bytes] = dict(rendered.outputs)
         made.update(machine_outputs(model, urls, strings, pages, memo))
-        _replace_part(cache, "fragments", {**memo.next.records, HEADER: memo.next.numbering()})
+        _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
         made.update(read_static(project.layouts / "static"))
         if not write:
             if search:

@@ -353,6 +353,24 @@ class Memo:
             name, lambda recorder: compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
         ).value
 
+    def kept_records(self) -> dict:
+        """Return the records to keep for the next build: this build's, and the last build's that this one
+        did not need but that are still valid and belong to an entry that still exists.
+
+        A large site's edit shows few of the parts (one year of the timeline, say): dropping the others
+        would have the next edit elsewhere compute them again.
+        """
+        kept = {
+            name: record
+            for name, record in self.previous.records.items()
+            if name not in self.next.records
+            and isinstance(name, tuple)
+            and len(name) > 1
+            and name[1] in self.model.entries
+            and self.changed.isdisjoint(record.reads)
+        }
+        return {**kept, **self.next.records}
+
     def stale_records(self) -> int:
         """Return how many of the last build's results read something that has changed since."""
         return sum(1 for record in self.previous.records.values() if not self.changed.isdisjoint(record.reads))

@@ -159,3 +159,22 @@ def test_year_pages_pass_the_checker_and_axe_and_fit_a_phone(tmp_path: Path, in_
                     found[f"{path} at {width}px"] = [v["id"] for v in results.response["violations"]]
             context.close()
     assert found == {}
+
+
+def test_an_edit_keeps_the_memoized_parts_of_the_years_it_did_not_show(tmp_path: Path, in_year_pages):
+    # An edit renders one year's page: the items and overview marks of the other years must stay in
+    # the cache, or the next edit elsewhere would compute them all again.
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False, cache=Cache.at(project.root))
+    before = set(Cache.at(project.root).part("fragments"))
+    assert any(key[0] == "overview-mark" for key in before if isinstance(key, tuple))
+    edit_entry_text(project.root)
+    build(project, search=False, cache=Cache.at(project.root))
+    assert set(Cache.at(project.root).part("fragments")) == before
+    delete_entry(project.root)
+    build(project, search=False, cache=Cache.at(project.root))
+    after = set(Cache.at(project.root).part("fragments"))
+    # A deleted entry's parts go with it.
+    assert {key for key in before - after if isinstance(key, tuple)} == {
+        key for key in before if isinstance(key, tuple) and key[1] == "confirmacion-johnson-embajador"
+    }
