@@ -222,3 +222,14 @@ def test_pages_written_by_the_workers_that_render_them_equal_pages_written_after
     )
     assert int(done.stdout) == len(tree_digest(project.output)) - 1  # all but the folder's marker
     assert tree_digest(forked) == tree_digest(project.output)
+
+
+def test_a_past_office_reads_from_to_and_a_current_one_since(tmp_path):
+    project = copy_real_site(tmp_path / "site")
+    outputs = build(project, write=False, search=False, cache=Cache(None)).outputs
+    past = '<time datetime="2019">2019</time> {} <time datetime="2021">2021</time>'
+    english = outputs["en/people/ronald-johnson/index.html"].decode()
+    spanish = outputs["es/personas/ronald-johnson/index.html"].decode()
+    assert "from " + past.format("to") in english and "since <time datetime=\"2019\">" not in english
+    assert "desde " + past.format("hasta") in spanish
+    assert 'since <time datetime="2011">' in outputs["en/people/marco-rubio/index.html"].decode()
