@@ -103,3 +103,23 @@ def test_the_spokesperson_keeps_the_departments_spelling_and_notes_the_articles(
     assert pigott.name == "Tommy Pigott"
     assert all("Piggot" in note for note in pigott.name_note.values())
     assert any(c.source.startswith("sesion-informativa") for c in pigott.sources)
+
+
+def test_schema_references_are_inlined_and_a_validating_keyword_beside_one_is_refused():
+    import pytest
+
+    from explainer.schema import _inlined
+
+    documents = {
+        "a.json": {"properties": {"x": {"$ref": "b.json#/$defs/id", "description": "an id"}}},
+        "b.json": {"$defs": {"id": {"type": "string", "pattern": "^[a-z]+$"}}},
+    }
+    assert _inlined(documents["a.json"], "a.json", documents) == {
+        "properties": {"x": {"type": "string", "pattern": "^[a-z]+$"}}
+    }
+    documents["a.json"]["properties"]["x"]["minLength"] = 2
+    with pytest.raises(ValueError, match="minLength"):
+        _inlined(documents["a.json"], "a.json", documents)
+    circle = {"c.json": {"$defs": {"loop": {"$ref": "#/$defs/loop"}}, "properties": {"x": {"$ref": "#/$defs/loop"}}}}
+    with pytest.raises(ValueError, match="circle"):
+        _inlined(circle["c.json"], "c.json", circle)
