@@ -118,10 +118,12 @@ def build(
     last_texts = last.texts if last else ()
     read: dict[str, bytes] = {}
     stamp = _inputs_stamp(project, site, allow_missing, cache.code, last_texts, read) if write else ""
+    # Another process wrote the output and did not save what it wrote: the record may miss files.
+    unsaved = write and cache.written_since_saved(project.output)
     if (
         last is not None
         and (last.stamp, last.search) == (stamp, search)
-        and not cache.written_since_saved(project.output)
+        and not unsaved
         and _as_left(project.output, last, search and index_now)
     ):
         return BuildResult(
@@ -182,7 +184,7 @@ def build(
         # The files the last build left, if nothing has written the output since its record was saved:
         # only those can be stale, and a large site's folders need not all be listed.
         left = None
-        if last is not None and last.search == search and not cache.written_since_saved(project.output):
+        if last is not None and last.search == search and not unsaved:
             left = last.files.keys()
         cache.begin_writing(project.output)
         report = write_site(

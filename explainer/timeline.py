@@ -51,8 +51,6 @@ def group_events(events: Iterable[Event]) -> tuple[YearGroup, ...]:
     return tuple(groups)
 
 
-FACETS = ("year", "person", "agreement", "tag")
-
 YEAR_PAGES_FROM = 200
 """A timeline with more events than this has a page per year, and its whole page lists the years
 instead of every event: thousands of events on one page would weigh megabytes."""
