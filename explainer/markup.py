@@ -104,13 +104,14 @@ def surely_clean(text: str) -> bool:
 # or the sanitizer writes as an entity (&, <, >, no-break spaces); hyphens and digits are plain but
 # start lists at the beginning of a line; lines must not start or end with spaces (code blocks, hard
 # breaks).
-_PLAIN_CHARACTERS = re.compile(r"[^\W_]|[ \n.,;:?¿!¡'\"%()/«»“”‘’—–-]")
+# One search for the first other character: most long texts have a link or a list early on.
+_NOT_PLAIN_CHARACTER = re.compile(r"[^\w \n.,;:?¿!¡'\"%()/«»“”‘’—–-]|_")
 _NOT_PLAIN_LINE = re.compile(r"^[\d \t-]|[ \t]$", re.MULTILINE)
 
 
 def plain_paragraphs(text: str) -> list[str] | None:
     """Return the paragraphs of a text that Markdown would only wrap in <p> elements, or None for any other."""
-    if not text.strip() or _PLAIN_CHARACTERS.sub("", text) or _NOT_PLAIN_LINE.search(text.strip("\n")):
+    if not text.strip() or _NOT_PLAIN_CHARACTER.search(text) or _NOT_PLAIN_LINE.search(text.strip("\n")):
         return None
     return [paragraph.strip("\n") for paragraph in re.split(r"\n{2,}", text.strip("\n"))]
 
