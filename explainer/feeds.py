@@ -18,7 +18,7 @@ from .dates import PartialDate, format_partial_date
 from .links import all_citations
 from .metadata import hreflang_alternates, text_in, words
 from .model import Agreement, Entry, Event, Model, Organization, Person, Source, Term
-from .parallel import map_in_shares
+from .parallel import map_in_chunks
 from .plan import Page
 from .strings import Strings
 from .trace import Memo
@@ -31,6 +31,8 @@ XHTML = "http://www.w3.org/1999/xhtml"
 
 PARALLEL_FROM = 2000
 """Below this many parts to compute, starting worker processes costs more than it saves."""
+CHUNK = 1000
+"""Parts handed to a worker at a time, when a first build computes them across the cores."""
 
 
 def feed_paths(lang: str) -> dict[str, str]:
@@ -332,12 +334,12 @@ def prepare_parts(model: Model, urls: Urls, pages: list[Page], memo: Memo) -> in
     if len(missing) < PARALLEL_FROM:
         return 0
 
-    def compute(share: list[Job]) -> dict:
-        for name, function in share:
+    def compute(chunk: list[Job]) -> dict:
+        for name, function in chunk:
             memo.get(name, function)
-        return memo.computed
+        return memo.take_computed()
 
-    for computed in map_in_shares(compute, missing, PARALLEL_FROM):
+    for computed in map_in_chunks(compute, missing, PARALLEL_FROM, CHUNK):
         memo.adopt(computed)
     return len(missing)
 

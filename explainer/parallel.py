@@ -44,6 +44,28 @@ def map_in_shares(function: Callable[[Sequence[Item]], Result], items: Sequence[
         _JOB = None
 
 
+def map_in_chunks(
+    function: Callable[[Sequence[Item]], Result], items: Sequence[Item], minimum: int, size: int
+) -> list[Result]:
+    """Apply `function` to consecutive chunks of `size` items, each handed to the first free worker;
+    results in chunk order.
+
+    A worker keeps what it made in one chunk for the next (whatever `function` holds on to), and
+    the work of a chunk that turns out slow is not waited for by the others. With fewer than
+    `minimum` items, or one worker, it is a single call in this process.
+    """
+    count = workers()
+    if count < 2 or len(items) < minimum:
+        return [function(items)]
+    global _JOB
+    _JOB = (function, [items[start : start + size] for start in range(0, len(items), size)])
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            return list(pool.imap(_run_share, range(len(_JOB[1]))))
+    finally:
+        _JOB = None
+
+
 def _run_share(index: int):
     function, shares = _JOB
     return function(shares[index])

@@ -34,7 +34,7 @@ from .search import (
     stale_shards,
 )
 from .strings import Strings, read_strings
-from .trace import Inputs, Manifest, Memo, PageRecord, digest, numbered
+from .trace import Inputs, Manifest, Memo, PageRecord, digest
 from .urls import Urls
 
 
@@ -394,7 +394,7 @@ def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs
                 continue
             searched = search_digest(data) if page.searchable else ""
         status = (output / page.file).stat()
-        reads = numbered(manifest.number(read, inputs, numbers) for read in rendered.reads[page.file])
+        reads = manifest.numbered(rendered.reads[page.file], inputs, numbers)
         manifest.records[page.file] = PageRecord(_plan_of(page), reads, status.st_size, status.st_mtime_ns, searched)
     return manifest
 

@@ -18,7 +18,7 @@ from .markup import MarkdownRenderer
 from .metadata import hreflang_alternates, json_ld, script_hash, script_tag, serialize, words
 from .model import Agreement, Entry, Event, Label, Model, Person
 from .output import write_new
-from .parallel import map_in_shares
+from .parallel import map_in_chunks
 from .plan import Page
 from .search import search_digest
 from .strings import MissingString, Strings
@@ -436,6 +436,8 @@ characters (the YAML reader refuses them), so a stand-in cannot collide with a t
 
 PARALLEL_FROM = 400
 """Below this many pages, starting worker processes costs more than it saves."""
+CHUNK = 64
+"""Pages handed to a worker at a time: small enough that no worker waits long for the last one."""
 
 
 @dataclass(frozen=True)
@@ -466,22 +468,30 @@ def render_pages(
     `into` (a new output tree, not yet in place), each page is written there by the process that
     rendered it, and only its search digest comes back.
     """
-    results = map_in_shares(
-        lambda share: _render(env, model, strings, urls, share, extra, memo, into), pages, PARALLEL_FROM
+    kept = _Kept()
+    # Lists first: a large site's few slow pages (its glossary takes a second) are not left for last.
+    ordered = sorted(pages, key=lambda page: page.entry is not None)
+    results = map_in_chunks(
+        lambda chunk: _render(env, model, strings, urls, chunk, extra, memo, into, kept),
+        ordered,
+        PARALLEL_FROM,
+        CHUNK,
     )
     outputs: dict[str, bytes] = {}
     reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
     written: dict[str, str] = {}
-    for share in results:
-        outputs.update(share.outputs)
-        reads.update(share.reads)
-        errors += share.errors
-        written.update(share.written)
+    fragments: dict = {}
+    for chunk in results:
+        outputs.update(chunk.outputs)
+        reads.update(chunk.reads)
+        errors += chunk.errors
+        written.update(chunk.written)
+        fragments.update(chunk.fragments)
         if memo is not None:
             # A worker's memo is its own copy: what it computed comes back with its pages.
-            memo.adopt(share.fragments)
-    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {}, written)
+            memo.adopt(chunk.fragments)
+    return Rendered(outputs, reads, errors, fragments, written)
 
 
 def derived_inputs(model: Model, urls: Urls) -> dict[str, Callable[[], object]]:
@@ -492,6 +502,18 @@ def derived_inputs(model: Model, urls: Urls) -> dict[str, Callable[[], object]]:
     return derived
 
 
+@dataclass
+class _Kept:
+    """What a process rendering pages keeps from one chunk of them to the next."""
+
+    markdown: MarkdownRenderer = field(default_factory=MarkdownRenderer)
+    shared: dict = field(default_factory=dict)
+    """Results shared by the pages of one process (see View.memo)."""
+    acronyms: dict[str, tuple[Acronym, ...]] = field(default_factory=dict)
+    folders: set[str] = field(default_factory=set)
+    """The folders of the new tree made so far."""
+
+
 def _render(
     env: jinja2.Environment,
     model: Model,
@@ -500,16 +522,14 @@ def _render(
     pages: list[Page],
     extra: Mapping[str, object],
     memo: Memo | None,
-    into: Path | None = None,
+    into: Path | None,
+    kept: _Kept,
 ) -> Rendered:
     outputs: dict[str, bytes] = {}
     reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
     written: dict[str, str] = {}
-    folders: set[str] = set()
-    markdown = MarkdownRenderer()
-    cache: dict = {}
-    acronyms: dict[str, tuple[Acronym, ...]] = {}
+    folders, markdown, cache, acronyms = kept.folders, kept.markdown, kept.shared, kept.acronyms
     for page in pages:
         recorder = Recorder()
         view = View(model, strings, urls, page, markdown, cache, recorder, env, memo)
@@ -542,4 +562,4 @@ def _render(
         # copied between processes and held in memory twice, and writing overlaps with rendering.
         write_new(into, page.file, data, folders)
         written[page.file] = search_digest(data) if page.searchable else ""
-    return Rendered(outputs, reads, errors, memo.computed if memo is not None else {}, written)
+    return Rendered(outputs, reads, errors, memo.take_computed() if memo is not None else {}, written)

@@ -50,11 +50,6 @@ TABLE_KINDS = {
 _INTERNED: dict[Read, Read] = {}
 
 
-def numbered(numbers: Iterable[int]) -> array:
-    """Return read numbers as a sorted array: 4 bytes each, and one object to pickle rather than thousands."""
-    return array("I", sorted(set(numbers)))
-
-
 class Recorder:
     """Collects reads into every capture that is open, the page's own and any nested one."""
 
@@ -312,6 +307,16 @@ class Manifest:
             self.read_digests.append(inputs.digest_of(read))
         return number
 
+    def numbered(self, reads: Iterable[Read], inputs: Inputs, known: dict[Read, int]) -> array:
+        """Return the numbers of distinct reads, numbering any new one, as a sorted array: 4 bytes each,
+        and one object to pickle rather than thousands."""
+        # Looked up all at once: a large site's pages make a million reads, nearly all numbered already.
+        reads = list(reads)
+        found = list(map(known.get, reads))
+        if None in found:
+            found = [self.number(read, inputs, known) if n is None else n for read, n in zip(reads, found, strict=True)]
+        return array("I", sorted(found))
+
     def numbering(self) -> tuple[str, list[Read], list[str]]:
         """Return the key and numbered reads without the records, to be saved apart from them."""
         return (self.key, self.reads, self.read_digests)
@@ -396,14 +401,19 @@ class Memo:
                 recorder = Recorder()
                 value = compute(recorder)
                 self.computed[name] = (frozenset(recorder.reads), value)
-                reads = numbered(self.next.number(read, self.inputs, self._numbers) for read in recorder.reads)
+                reads = self.next.numbered(recorder.reads, self.inputs, self._numbers)
                 record = Fragment(reads, value)
             self.next.records[name] = record
         return record
+
+    def take_computed(self) -> dict:
+        """Return the results computed since the last call, and forget them (a worker hands each back once)."""
+        computed, self.computed = self.computed, {}
+        return computed
 
     def adopt(self, computed: dict) -> None:
         """Take in results computed by a worker process (which has its own copy of this memo)."""
         for name, (reads, value) in computed.items():
             if name not in self.next.records:
-                numbers = numbered(self.next.number(read, self.inputs, self._numbers) for read in reads)
+                numbers = self.next.numbered(reads, self.inputs, self._numbers)
                 self.next.records[name] = Fragment(numbers, value)

@@ -199,6 +199,8 @@ from explainer.cache import Cache
 from explainer.pipeline import build, project_at
 for module in (content, feeds, links, render):
     module.PARALLEL_FROM = 1
+# Many chunks of pages and of feed parts, each worker taking several.
+render.CHUNK, feeds.CHUNK = 5, 7
 assert parallel.workers() == 2
 result = build(project_at(Path(sys.argv[1]), Path(sys.argv[2])), search=False, cache=Cache(None))
 print(result.report.written.__len__())
