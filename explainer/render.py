@@ -302,20 +302,23 @@ class View:
         A timeline may list thousands of events: each item is kept between builds (with what it read),
         so that an edit re-renders only its own event's items.
         """
-        # Rendered once for every heading level it is shown at (a month's, or a year's on a filtered page).
-        html = self._partial(
-            ("timeline-item", event.id, self.page_lang), "_timeline_item.html", event, level=_SLOTS["level"]
-        )
-        return Markup(str.replace(html, _SLOTS["level"], str(level)))
+        return Markup(str.replace(self._item(event), _SLOTS["level"], str(level)))
 
     def overview_mark(self, mark) -> Markup:
         """Return one event's mark on the timeline's overview chart, kept between builds as items are."""
-        # Rendered once wherever the mark stands: each filtered timeline places it elsewhere.
-        name = ("overview-mark", mark.event.id, self.page_lang)
-        html = self._partial(name, "_overview_mark.html", mark.event, x=_SLOTS["x"], y=_SLOTS["y"])
         # str.replace: Markup's own would escape the arguments it is given, once per mark of every page.
-        placed = str.replace(html, _SLOTS["x"], str(escape(mark.x)))
+        placed = str.replace(self._mark(mark.event), _SLOTS["x"], str(escape(mark.x)))
         return Markup(str.replace(placed, _SLOTS["y"], str(escape(mark.y))))
+
+    def _item(self, event: Event) -> Markup:
+        # Rendered once for every heading level it is shown at (a month's, or a year's on a filtered page).
+        name = ("timeline-item", event.id, self.page_lang)
+        return self._partial(name, "_timeline_item.html", event, level=_SLOTS["level"])
+
+    def _mark(self, event: Event) -> Markup:
+        # Rendered once wherever the mark stands: each filtered timeline places it elsewhere.
+        name = ("overview-mark", event.id, self.page_lang)
+        return self._partial(name, "_overview_mark.html", event, x=_SLOTS["x"], y=_SLOTS["y"])
 
     def _partial(self, name: tuple, template: str, event: Event, **context) -> Markup:
         def compute(recorder: Recorder) -> Markup:
@@ -438,6 +441,8 @@ PARALLEL_FROM = 400
 """Below this many pages, starting worker processes costs more than it saves."""
 CHUNK = 64
 """Pages handed to a worker at a time: small enough that no worker waits long for the last one."""
+ITEM_CHUNK = 500
+"""Timeline items (and their overview marks) handed to a worker at a time."""
 
 
 @dataclass(frozen=True)
@@ -469,6 +474,8 @@ def render_pages(
     rendered it, and only its search digest comes back.
     """
     kept = _Kept()
+    if memo is not None:
+        _prepare_items(env, model, strings, urls, pages, memo)
     # Lists first: a large site's few slow pages (its glossary takes a second) are not left for last.
     ordered = sorted(pages, key=lambda page: page.entry is not None)
     results = map_in_chunks(
@@ -492,6 +499,36 @@ def render_pages(
             # A worker's memo is its own copy: what it computed comes back with its pages.
             memo.adopt(chunk.fragments)
     return Rendered(outputs, reads, errors, fragments, written)
+
+
+def _prepare_items(env: jinja2.Environment, model: Model, strings: Strings, urls: Urls, pages: list[Page], memo: Memo):
+    # A large site's timeline items and overview marks, each computed once across the cores before
+    # the pages are: the workers rendering the pages would otherwise each compute most of them, as
+    # an event's items are shown on its year's page and on every filtered page of its people and
+    # frameworks, whichever worker renders those.
+    shown: dict[str, Page] = {}
+    for page in pages:
+        if page.key[0] == "timeline" and page.lang and not page.fallback:
+            shown.setdefault(page.lang, page)
+    jobs = [
+        (page, event)
+        for lang, page in shown.items()
+        for event in model.events
+        if memo.lacks(("timeline-item", event.id, lang)) or memo.lacks(("overview-mark", event.id, lang))
+    ]
+    if len(jobs) < PARALLEL_FROM:
+        return  # an edit's few items are computed by the pages that show them
+    kept = _Kept()
+
+    def compute(chunk: list[tuple[Page, Event]]) -> dict:
+        for page, event in chunk:
+            view = View(model, strings, urls, page, kept.markdown, kept.shared, Recorder(), env, memo)
+            view._item(event)
+            view._mark(event)
+        return memo.take_computed()
+
+    for computed in map_in_chunks(compute, jobs, PARALLEL_FROM, ITEM_CHUNK):
+        memo.adopt(computed)
 
 
 def derived_inputs(model: Model, urls: Urls) -> dict[str, Callable[[], object]]:
