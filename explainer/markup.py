@@ -50,6 +50,8 @@ _ALLOWED_TAGS = {
 
 
 _ANY_REFERENCE = re.compile(r"\[\[([a-z]+):([^\]|]+)(?:\|([^\]]+))?\]\]")
+_INLINE_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(?<!\w)[*_]{1,2}|[*_]{1,2}(?!\w)")
 _QUOTE_MARKS = {"es": ("«", "»")}
 
 
@@ -63,10 +65,12 @@ def to_plain(text: str, lang: str, name_of: Callable[[str], str]) -> str:
             return opening + " ".join((label or target).split()) + closing
         return label or name_of(target.strip())
 
+    if "[" not in text and "*" not in text and "_" not in text:
+        return " ".join(text.split())  # most summaries: nothing the substitutions below would find
     flat = _ANY_REFERENCE.sub(replace, text)
     # Links keep their words; emphasis marks go.
-    flat = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", flat)
-    return " ".join(re.sub(r"(?<!\w)[*_]{1,2}|[*_]{1,2}(?!\w)", "", flat).split())
+    flat = _INLINE_LINK.sub(lambda match: match.group(1), flat)
+    return " ".join(_EMPHASIS.sub("", flat).split())
 
 
 def check_url(url: str) -> str | None:
