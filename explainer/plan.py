@@ -55,12 +55,13 @@ def plan_pages(model: Model, urls: Urls) -> tuple[list[Page], list[ContentError]
         Page("", None, "root.html", ("root",)),
         Page("404.html", None, "root-404.html", ("root-404",)),
     ]
+    facets = timeline_facets(model)
     for lang in languages:
         drafts.append(Page(urls.home(lang), lang, "home.html", ("home",)))
         drafts.append(Page(f"{lang}/404.html", lang, "404.html", ("404",)))
         for name in SECTIONS:
             drafts.append(Page(urls.section(lang, name), lang, f"{name}.html", (name,)))
-        for facet in timeline_facets(model):
+        for facet in facets:
             key = ("timeline", facet.kind, facet.value)
             drafts.append(Page(urls.facet(lang, facet.kind, facet.value), lang, "timeline.html", key))
         for entry in model.entries.values():

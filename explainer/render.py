@@ -265,15 +265,14 @@ class View:
         """Return what the timeline page shows: its events grouped, the filters, the active one, the overview."""
         if self._timeline is not None:
             return self._timeline
-        facets = self.cache.get(("timeline", "facets"))
-        if facets is None:
+        known = self.cache.get(("timeline", "facets"))
+        if known is None:
             # Every filter's events, from the whole model; each page records only what it shows of it.
             facets = timeline_facets(self.raw)
-            self.cache[("timeline", "facets")] = (facets, {("timeline", f.kind, f.value): f for f in facets})
-        else:
-            facets = facets[0]
-        active = self.cache[("timeline", "facets")][1].get(self.page.key)
-        years = tuple(facet for facet in facets if facet.kind == "year")
+            by_key = {("timeline", f.kind, f.value): f for f in facets}
+            known = self.cache[("timeline", "facets")] = (facets, by_key, tuple(f for f in facets if f.kind == "year"))
+        facets, by_key, years = known
+        active = by_key.get(self.page.key)
         if active is None and years:
             # A large site's whole timeline lists its years, known from the facets' summary alone, so
             # that editing an event does not rewrite it.
