@@ -70,8 +70,20 @@ class Facet:
     events: tuple[Event, ...]
 
 
+_LAST: list = [None, ()]
+"""The model last asked about and its facets: the plan, the summary and each rendering process ask."""
+
+
 def timeline_facets(model: Model) -> tuple[Facet, ...]:
     """Return every year (on large sites), person, agreement and tag that at least one event has, in display order."""
+    if _LAST[0] is model:
+        return _LAST[1]
+    facets = _facets_of(model)
+    _LAST[:] = [model, facets]
+    return facets
+
+
+def _facets_of(model: Model) -> tuple[Facet, ...]:
     # One pass over the events: a pass per person would be quadratic on large sites.
     found: dict[tuple[str, str], list[Event]] = {}
     years = in_year_pages(model)
