@@ -62,8 +62,8 @@ def plan_pages(model: Model, urls: Urls) -> tuple[list[Page], list[ContentError]
         for name in SECTIONS:
             drafts.append(Page(urls.section(lang, name), lang, f"{name}.html", (name,)))
         for facet in facets:
-            key = ("timeline", facet.kind, facet.value)
-            drafts.append(Page(urls.facet(lang, facet.kind, facet.value), lang, "timeline.html", key))
+            path = urls.facet(lang, facet.kind, facet.value, facet.year)
+            drafts.append(Page(path, lang, "timeline.html", facet.key))
         for entry in model.entries.values():
             template = ENTRY_TEMPLATES.get(type(entry))
             if template is None:

@@ -155,7 +155,10 @@ class View:
         if self.page.key[0] == "timeline":
             timeline = self.timeline()
             active = timeline["active"]
-            listed = active.events if active else () if timeline["years"] else self.model.events
+            if active is not None:
+                listed = () if timeline["parts"] else active.events
+            else:
+                listed = () if timeline["years"] else self.model.events
         return serialize(json_ld(self.page, self.model, self.urls, self.strings, listed))
 
     def json_ld(self) -> Markup:
@@ -269,13 +272,18 @@ class View:
         if known is None:
             # Every filter's events, from the whole model; each page records only what it shows of it.
             facets = timeline_facets(self.raw)
-            by_key = {("timeline", f.kind, f.value): f for f in facets}
-            known = self.cache[("timeline", "facets")] = (facets, by_key, tuple(f for f in facets if f.kind == "year"))
-        facets, by_key, years = known
+            by_key = {facet.key: facet for facet in facets}
+            parts: dict[tuple, list[Facet]] = {}
+            for facet in facets:
+                if facet.year:
+                    parts.setdefault(facet.key[:3], []).append(facet)
+            years = tuple(facet for facet in facets if facet.kind == "year")
+            known = self.cache[("timeline", "facets")] = (facets, by_key, years, parts)
+        facets, by_key, years, parts = known
         active = by_key.get(self.page.key)
-        if active is None and years:
-            # A large site's whole timeline lists its years, known from the facets' summary alone, so
-            # that editing an event does not rewrite it.
+        if (active is None and years) or (active is not None and active.in_years):
+            # A large site's whole timeline lists its years, and so does a filter with many events,
+            # known from the facets' summary alone, so that editing an event does not rewrite them.
             self.recorder.add(("derived", "facets"))
             groups = ()
         elif active is None:
@@ -292,6 +300,9 @@ class View:
             "active": active,
             "years": active is None and bool(years),
             "count": sum(len(facet.events) for facet in years),
+            # A filter's years, when its page lists them; the filter itself, on the page of one of its years.
+            "parts": tuple(parts.get(active.key, ())) if active is not None and active.in_years else (),
+            "parent": by_key[active.key[:3]] if active is not None and active.year else None,
         }
         return self._timeline
 
@@ -351,7 +362,7 @@ class View:
             items = []
             with self.recorder.paused():
                 for facet in self.timeline()["facets"]:
-                    if facet.kind == kind:
+                    if facet.kind == kind and not facet.year:
                         href, label = escape(self.facet_url(facet)), escape(self.facet_label(facet))
                         filter_value = escape(f"{facet.kind}:{facet.value}")
                         items.append(
@@ -369,7 +380,7 @@ class View:
             shown = {value for event in active.events for value in getattr(event, field)}
             items = [items[index] for index in sorted(position[value] for value in shown if value in position)]
         html = "\n".join(html for _, html in items)
-        if active is not None and active.kind == kind:
+        if active is not None and active.kind == kind and not active.year:
             marker = f'data-filter="{active.kind}:{active.value}"'
             html = html.replace(marker, marker + ' aria-current="page"', 1)
         return Markup(html)
@@ -378,15 +389,17 @@ class View:
         """Return the link to the timeline filtered by a facet, or to the whole timeline."""
         if facet is None:
             return self.section("timeline")
-        return self.urls.href(self.urls.facet(self.page_lang, facet.kind, facet.value))
+        return self.urls.href(self.urls.facet(self.page_lang, facet.kind, facet.value, facet.year))
 
     def facet_label(self, facet: Facet) -> Markup:
-        """Return the name of what a facet filters by."""
+        """Return the name of what a facet filters by, with its year for a year of a filter."""
         if facet.kind == "year":
-            return Markup(escape(facet.value))
-        if facet.kind == "tag":
-            return self.text(self.model.site.tags[facet.value])
-        return self.text(self.model.get(facet.value).label())
+            label = Markup(escape(facet.value))
+        elif facet.kind == "tag":
+            label = self.text(self.model.site.tags[facet.value])
+        else:
+            label = self.text(self.model.get(facet.value).label())
+        return label + ", " + facet.year if facet.year else label
 
     # Relations
 

@@ -63,11 +63,27 @@ def in_year_pages(model: Model) -> bool:
 
 @dataclass(frozen=True)
 class Facet:
-    """One value to filter the timeline by: a year (on large sites), a person, an agreement or a tag, and its events."""
+    """One value to filter the timeline by: a year (on large sites), a person, an agreement or a tag, and its events.
+
+    A filter with more events than YEAR_PAGES_FROM also has a facet per year it has events in (its
+    `year` set), each a page of its own: the filter's page lists those years, as the whole timeline
+    of a large site lists its own.
+    """
 
     kind: str
     value: str
     events: tuple[Event, ...]
+    year: str = ""
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Return the key of the facet's page."""
+        return ("timeline", self.kind, self.value, *((self.year,) if self.year else ()))
+
+    @property
+    def in_years(self) -> bool:
+        """Return whether the facet's page lists its years rather than its events (see YEAR_PAGES_FROM)."""
+        return self.kind != "year" and not self.year and len(self.events) > YEAR_PAGES_FROM
 
 
 _LAST: list = [None, ()]
@@ -100,7 +116,16 @@ def _facets_of(model: Model) -> tuple[Facet, ...]:
         *(("agreement", agreement.id) for agreement in model.agreements),
         *(("tag", tag) for tag in model.site.tags),
     ]
-    return tuple(Facet(kind, value, tuple(found[kind, value])) for kind, value in order if (kind, value) in found)
+    facets = [Facet(kind, value, tuple(found[kind, value])) for kind, value in order if (kind, value) in found]
+    # After every filter: the filter lists pick their facets by kind, and leave these out.
+    return (*facets, *(part for facet in facets if facet.in_years for part in _by_year(facet)))
+
+
+def _by_year(facet: Facet) -> list[Facet]:
+    years: dict[str, list[Event]] = {}
+    for event in facet.events:
+        years.setdefault(str(event.date.year), []).append(event)
+    return [Facet(facet.kind, facet.value, tuple(events), year) for year, events in years.items()]
 
 
 def facet_summary(model: Model) -> tuple:
@@ -109,6 +134,7 @@ def facet_summary(model: Model) -> tuple:
         (
             facet.kind,
             facet.value,
+            facet.year,
             repr(_facet_name(model, facet)),
             tuple(sorted(event.id for event in facet.events)),
         )

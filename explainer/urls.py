@@ -47,9 +47,10 @@ class Urls:
             return self.section(lang, "sources") + f"#{entry.id}"
         raise TypeError(entry)
 
-    def facet(self, lang: str, kind: str, value: str) -> str:
-        """Return the path of the timeline filtered by a person, agreement or tag."""
-        return self.section(lang, "timeline") + f"{self.strings.get(lang, 'path.facet.' + kind)}/{value}/"
+    def facet(self, lang: str, kind: str, value: str, year: str = "") -> str:
+        """Return the path of the timeline filtered by a year, person, agreement or tag (and a year of it)."""
+        path = self.section(lang, "timeline") + f"{self.strings.get(lang, 'path.facet.' + kind)}/{value}/"
+        return path + f"{year}/" if year else path
 
     def href(self, path: str) -> str:
         """Return the link to a site path, as used in pages: '/sub/path/es/'."""

@@ -24,6 +24,7 @@ from tests.test_incremental import (
     edit_entry_text,
     move_event_date,
     rename_entry,
+    replace_in,
 )
 
 
@@ -129,7 +130,67 @@ def test_editing_an_event_renders_its_year_page_again_not_the_whole_timeline(
     assert "es/cronologia/anio/2026/index.html" not in rendered
 
 
-YEAR_MODE_PAGES = ["es/cronologia/", "es/cronologia/anio/2026/", "en/timeline/", "en/timeline/year/2025/"]
+def test_a_filter_with_many_events_lists_its_years_each_a_page_of_its_events(tmp_path: Path, in_year_pages):
+    project = copy_real_site(tmp_path / "site")
+    result = build(project, write=False, search=False, cache=Cache(None))
+    model = result.model
+    by_tag = {tag: [event for event in model.events if tag in event.tags] for tag in model.site.tags}
+    large = {tag: events for tag, events in by_tag.items() if len(events) > 5}
+    small = {tag: events for tag, events in by_tag.items() if 0 < len(events) <= 5}
+    assert large and small  # the real site has both
+    for lang, segment in (("es", "cronologia/tema"), ("en", "timeline/topic")):
+        for tag, events in large.items():
+            page = result.outputs[f"{lang}/{segment}/{tag}/index.html"].decode()
+            assert items_of(page) == []
+            years = list(dict.fromkeys(str(event.date.year) for event in events))
+            counts = [str(sum(1 for event in events if str(event.date.year) == year)) for year in years]
+            link = rf'<a href="/{lang}/{segment}/{tag}/(\d+)/">\1 <span class="count">(\d+)</span></a>'
+            assert re.findall(link, page) == list(zip(years, counts, strict=True))
+            # The topics' filter list names each topic once, not its years.
+            assert re.findall(r'data-filter="tag:([^"]+)"', page) == [name for name in model.site.tags if by_tag[name]]
+            for year in years:
+                part = result.outputs[f"{lang}/{segment}/{tag}/{year}/index.html"].decode()
+                assert items_of(part) == [event.id for event in events if str(event.date.year) == year]
+                # Back to the filter's every year; the filter list marks no page as this one.
+                assert f'<p class="filter-note"><a href="/{lang}/{segment}/{tag}/">' in part
+                assert 'aria-current="page"' not in part.split('class="filters"', 1)[1]
+        for tag, events in small.items():
+            page = result.outputs[f"{lang}/{segment}/{tag}/index.html"].decode()
+            assert items_of(page) == [event.id for event in events]
+            assert not any(name.startswith(f"{lang}/{segment}/{tag}/") and name.count("/") > 4 for name in result.outputs)
+
+
+def test_editing_an_event_renders_its_year_of_a_large_filter_not_the_filters_page(
+    tmp_path: Path, in_year_pages, monkeypatch
+):
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False)
+    # An event of 2026 on security, a topic of more than five events.
+    replace_in(project.root / "content/events/declaracion-vocero-pigott.yml", "da a conocer", "hace pública")
+    rendered: list[str] = []
+    real_stale_pages = pipeline.stale_pages
+
+    def recording(*args, **kwargs):
+        stale = real_stale_pages(*args, **kwargs)
+        rendered.extend(page.file for page in stale)
+        return stale
+
+    monkeypatch.setattr(pipeline, "stale_pages", recording)
+    build(project, search=False)
+    assert "es/cronologia/tema/seguridad/2026/index.html" in rendered
+    assert "es/cronologia/tema/seguridad/index.html" not in rendered
+    assert "es/cronologia/tema/seguridad/2008/index.html" not in rendered
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
+
+
+YEAR_MODE_PAGES = [
+    "es/cronologia/",
+    "es/cronologia/anio/2026/",
+    "en/timeline/",
+    "en/timeline/year/2025/",
+    "es/cronologia/tema/seguridad/",
+    "en/timeline/topic/seguridad/2026/",
+]
 
 
 def test_year_pages_pass_the_checker_and_axe_and_fit_a_phone(tmp_path: Path, in_year_pages, browser):
