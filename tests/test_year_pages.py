@@ -157,7 +157,9 @@ def test_a_filter_with_many_events_lists_its_years_each_a_page_of_its_events(tmp
         for tag, events in small.items():
             page = result.outputs[f"{lang}/{segment}/{tag}/index.html"].decode()
             assert items_of(page) == [event.id for event in events]
-            assert not any(name.startswith(f"{lang}/{segment}/{tag}/") and name.count("/") > 4 for name in result.outputs)
+            assert not any(
+                name.startswith(f"{lang}/{segment}/{tag}/") and name.count("/") > 4 for name in result.outputs
+            )
 
 
 def test_editing_an_event_renders_its_year_of_a_large_filter_not_the_filters_page(
