@@ -76,6 +76,19 @@ def test_filter_pages_exist_for_each_person_agreement_and_tag_in_every_language(
     assert not any("old-pact" in path for path in outputs if "/framework/" in path or "/marco/" in path)
 
 
+def test_an_overview_of_a_single_event_says_so_and_not_one_events(project):
+    outputs = build(project, write=False, search=False).outputs
+    single = outputs["en/timeline/topic/dialogo/index.html"].decode()
+    assert single.count('class="timeline-item"') == 1
+    assert "Overview of a single event (" in single
+    spanish = outputs["es/cronologia/tema/dialogo/index.html"].decode()
+    assert "Vista general de un solo hecho (" in spanish
+    whole = outputs["en/timeline/index.html"].decode()
+    count = whole.count('class="timeline-item"')
+    assert count > 1 and f"Overview of the {count} events, from " in whole
+    assert not any(b"the 1 events" in data or b"los 1 hechos" in data for data in outputs.values())
+
+
 def test_an_unknown_tag_names_its_event_and_site_yml(project):
     path = project.root / "content/events/meeting.yml"
     path.write_text(path.read_text("utf-8").replace("tags: [dialogo]", "tags: [dialogo, trade]"), "utf-8")
