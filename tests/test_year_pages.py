@@ -108,12 +108,8 @@ def test_crossing_the_size_into_year_pages_and_back_equals_clean_builds(tmp_path
     assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean-down"))
 
 
-def test_editing_an_event_renders_its_year_page_again_not_the_whole_timeline(
-    tmp_path: Path, in_year_pages, monkeypatch
-):
-    project = copy_real_site(tmp_path / "site")
-    build(project, search=False)
-    edit_entry_text(project.root)  # an event of 2025
+def pages_rendered_by_a_build(project, monkeypatch) -> list[str]:
+    """Build `project` again; return the files of the pages that build found stale and rendered."""
     rendered: list[str] = []
     real_stale_pages = pipeline.stale_pages
 
@@ -124,6 +120,16 @@ def test_editing_an_event_renders_its_year_page_again_not_the_whole_timeline(
 
     monkeypatch.setattr(pipeline, "stale_pages", recording)
     build(project, search=False)
+    return rendered
+
+
+def test_editing_an_event_renders_its_year_page_again_not_the_whole_timeline(
+    tmp_path: Path, in_year_pages, monkeypatch
+):
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False)
+    edit_entry_text(project.root)  # an event of 2025
+    rendered = pages_rendered_by_a_build(project, monkeypatch)
     assert "es/cronologia/anio/2025/index.html" in rendered
     assert "es/cronologia/index.html" not in rendered
     assert "en/timeline/index.html" not in rendered
@@ -169,16 +175,7 @@ def test_editing_an_event_renders_its_year_of_a_large_filter_not_the_filters_pag
     build(project, search=False)
     # An event of 2026 on security, a topic of more than five events.
     replace_in(project.root / "content/events/declaracion-vocero-pigott.yml", "da a conocer", "hace pública")
-    rendered: list[str] = []
-    real_stale_pages = pipeline.stale_pages
-
-    def recording(*args, **kwargs):
-        stale = real_stale_pages(*args, **kwargs)
-        rendered.extend(page.file for page in stale)
-        return stale
-
-    monkeypatch.setattr(pipeline, "stale_pages", recording)
-    build(project, search=False)
+    rendered = pages_rendered_by_a_build(project, monkeypatch)
     assert "es/cronologia/tema/seguridad/2026/index.html" in rendered
     assert "es/cronologia/tema/seguridad/index.html" not in rendered
     assert "es/cronologia/tema/seguridad/2008/index.html" not in rendered
