@@ -86,16 +86,17 @@ class Facet:
         return self.kind != "year" and not self.year and len(self.events) > YEAR_PAGES_FROM
 
 
-_LAST: list = [None, ()]
-"""The model last asked about and its facets: the plan, the summary and each rendering process ask."""
+_LAST: list = [None, 0, ()]
+"""The model last asked about, the size its facets were split at, and its facets: the plan, the
+summary and each rendering process ask for them."""
 
 
 def timeline_facets(model: Model) -> tuple[Facet, ...]:
     """Return every year (on large sites), person, agreement and tag that at least one event has, in display order."""
-    if _LAST[0] is model:
-        return _LAST[1]
+    if _LAST[0] is model and _LAST[1] == YEAR_PAGES_FROM:
+        return _LAST[2]
     facets = _facets_of(model)
-    _LAST[:] = [model, facets]
+    _LAST[:] = [model, YEAR_PAGES_FROM, facets]
     return facets
 
 
