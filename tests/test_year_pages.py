@@ -154,6 +154,9 @@ def test_a_filter_with_many_events_lists_its_years_each_a_page_of_its_events(tmp
             assert re.findall(link, page) == list(zip(years, counts, strict=True))
             # The topics' filter list names each topic once, not its years.
             assert re.findall(r'data-filter="tag:([^"]+)"', page) == [name for name in model.site.tags if by_tag[name]]
+            # Its people and frameworks (thousands, on a large site) are left to each year's page.
+            assert 'data-filter="person:' not in page and 'data-filter="agreement:' not in page
+            assert 'data-filter="person:' in result.outputs[f"{lang}/{segment}/{tag}/{years[-1]}/index.html"].decode()
             for year in years:
                 part = result.outputs[f"{lang}/{segment}/{tag}/{year}/index.html"].decode()
                 assert items_of(part) == [event.id for event in events if str(event.date.year) == year]
