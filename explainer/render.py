@@ -281,7 +281,8 @@ class View:
             known = self.cache[("timeline", "facets")] = (facets, by_key, years, parts)
         facets, by_key, years, parts = known
         active = by_key.get(self.page.key)
-        if (active is None and years) or (active is not None and active.in_years):
+        filter_in_years = active is not None and active.in_years
+        if (active is None and years) or filter_in_years:
             # A large site's whole timeline lists its years, and so does a filter with many events,
             # known from the facets' summary alone, so that editing an event does not rewrite them.
             self.recorder.add(("derived", "facets"))
@@ -299,9 +300,10 @@ class View:
             "facets": facets,
             "active": active,
             "years": active is None and bool(years),
-            "count": sum(len(facet.events) for facet in years),
+            # How many events the listed years hold: the filter's, or the whole timeline's.
+            "count": len(active.events) if filter_in_years else sum(len(facet.events) for facet in years),
             # A filter's years, when its page lists them; the filter itself, on the page of one of its years.
-            "parts": tuple(parts.get(active.key, ())) if active is not None and active.in_years else (),
+            "parts": tuple(parts.get(active.key, ())) if filter_in_years else (),
             "parent": by_key[active.key[:3]] if active is not None and active.year else None,
         }
         return self._timeline
