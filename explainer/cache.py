@@ -17,7 +17,7 @@ from pathlib import Path
 FOLDER = ".cache"
 FORMAT = 2
 
-SHARDED = ("entries", "fragments")
+SHARDED = ("entries", "fragments", "parts")
 """Large tables saved in SHARDS files, of which a build rewrites only those whose records changed."""
 SHARDS = 64
 HEADER = "(header)"
@@ -149,11 +149,12 @@ class Cache:
             return None
         return stored if code == self.code else None
 
-    def save(self) -> None:
-        """Write the changed tables; a cache that cannot be written is only a slower next build."""
+    def save(self, only: tuple[str, ...] | None = None) -> None:
+        """Write the changed tables (or those of them named in `only`, for a process that made only those);
+        a cache that cannot be written is only a slower next build."""
         if self.folder is None:
             return
-        for name in sorted(self._changed):
+        for name in sorted(self._changed if only is None else self._changed & set(only)):
             try:
                 if name in SHARDED:
                     self._save_sharded(name)
@@ -162,6 +163,9 @@ class Cache:
             except OSError:
                 self._writing.clear()  # kept on disk: the saved record may be behind the output
                 continue
+        if only is not None:
+            self._changed -= set(only)
+            return
         self._changed.clear()
         for output in sorted(self._writing):
             with contextlib.suppress(OSError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import traceback
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -83,3 +84,67 @@ def map_shares_in_order(
     shares = map_in_shares(function, items, minimum)
     # Shares are interleaved (item i is in share i % count), so this walks them back into order.
     return [shares[i % len(shares)][i // len(shares)] for i in range(len(items))]
+
+
+class Background(Generic[Result]):
+    """A computation run by a forked process beside this one, or in this one when its result is asked for.
+
+    It has a process of its own only if `apart` and there is a core to spare (see `workers`); `then`
+    runs in that process after the result is sent (work the result does not wait for, such as saving).
+    """
+
+    def __init__(self, function: Callable[[], Result], *, apart: bool, then: Callable[[], None] | None = None):
+        self._function: Callable[[], Result] | None = function
+        self._process = None
+        self._connection = None
+        if apart and workers() > 1:
+            context = multiprocessing.get_context("fork")
+            receiver, sender = context.Pipe(duplex=False)
+            # A Process and a Pipe start no thread here (a Pool would), so workers forked later still may be.
+            self._process = context.Process(target=_run_apart, args=(function, then, sender))
+            self._process.start()
+            sender.close()
+            self._connection = receiver
+
+    def result(self) -> Result:
+        """Return the computation's result (computing it now if it has no process); raise what it raised."""
+        if self._connection is None:
+            assert self._function is not None, "the result of a background computation is asked for once"
+            function, self._function = self._function, None
+            return function()
+        try:
+            succeeded, value = self._connection.recv()
+        except EOFError:
+            raise RuntimeError("the process computing in the background ended without a result") from None
+        finally:
+            self._connection.close()
+            self._connection = None
+        if not succeeded:
+            raise value
+        return value
+
+    def close(self) -> None:
+        """Wait for the process to end (what it does after sending the result included); end it at once
+        if the result was not taken (a failed build)."""
+        if self._process is None:
+            return
+        if self._connection is not None:
+            self._process.terminate()
+            self._connection.close()
+            self._connection = None
+        self._process.join()
+        self._process = None
+
+
+def _run_apart(function: Callable[[], object], then: Callable[[], None] | None, sender) -> None:
+    try:
+        message = (True, function())
+    except BaseException as err:  # noqa: BLE001 - handed to the process that waits for the result
+        message = (False, err)
+    try:
+        sender.send(message)
+    except Exception:  # noqa: BLE001 - an exception that cannot be pickled is sent as its text
+        sender.send((False, RuntimeError("".join(traceback.format_exception(message[1])))))
+    sender.close()
+    if message[0] and then is not None:
+        then()

@@ -18,6 +18,7 @@ from .feeds import machine_outputs, prepare_parts
 from .links import build_model
 from .model import Model, SiteConfig
 from .output import WriteReport, new_tree, write_file, write_site
+from .parallel import Background
 from .plan import Page, plan_pages
 from .render import derived_inputs, make_environment, render_pages
 from .search import (
@@ -85,6 +86,10 @@ class LastBuild:
     """How many files the site had, search index included."""
 
 
+FEEDS_APART_FROM = 2000
+"""From this many pages, the feeds are made by a process of their own while the pages are rendered."""
+
+
 def project_at(root: Path, output: Path | None = None) -> Project:
     """Return the project whose content/ and layouts/ live in `root`."""
     root = root.resolve()
@@ -147,84 +152,108 @@ def build(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
     site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
-    manifests = cache.part("pages")
-    previous = manifests.get(str(project.output)) if write else None
-    if previous is None or previous.key != site_key:
-        previous = Manifest(site_key)
-    stale = stale_pages(previous, pages, inputs, project.output) if write else pages
-    fragments = cache.part("fragments")
-    memo = Memo(_manifest_in(fragments), site_key, inputs, model, strings)
-    # Before the pages, while this process is small: its workers are forked from it.
-    prepare_parts(model, urls, pages, memo)
-    # A first build (no output folder yet) has its pages written into a new tree by the processes
-    # that render them; the tree is renamed into place once complete, or removed.
-    with new_tree(project.output) if write else contextlib.nullcontext() as tree:
-        rendered = render_pages(env, model, strings, urls, stale, {}, memo, into=tree)
-        if rendered.errors:
-            raise BuildFailed(rendered.errors)
-
-        # Feeds, calendars and exports: each entry's part is reused from the last build if unchanged.
-        made: dict[str, bytes] = dict(rendered.outputs)
-        made.update(machine_outputs(model, urls, strings, pages, memo))
-        _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
-        made.update(read_static(project.layouts / "static"))
-        if not write:
-            if search:
-                plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
-                bundle, errors = index_pages(made, plan)
-                if errors:
-                    raise BuildFailed(errors)
-                made.update(bundle)
-                made[STAMP] = search_stamp(plan)
-            return BuildResult(made, None, len(stale), site, lambda: snapshot)
-
-        # Write only what changed; nothing was touched before this point. Search then indexes the written
-        # pages (rather than a second copy of them) and its bundle is written under pagefind/.
-        kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
-        # The files the last build left, if nothing has written the output since its record was saved:
-        # only those can be stale, and a large site's folders need not all be listed.
-        left = None
-        if last is not None and last.search == search and not unsaved:
-            left = last.files.keys()
-        cache.begin_writing(project.output)
-        report = write_site(
-            made,
-            project.output,
-            keep=f"{BUNDLE}/" if search else None,
-            kept=kept,
-            tree=tree,
-            in_tree=rendered.written,
-            previous=left,
-        )
-    manifest = record_pages(previous, pages, rendered, inputs, project.output)
-    manifests.clear()
-    manifests[str(project.output)] = manifest
-    cache.changed("pages")
-    search_plan = {page.file: manifest.records[page.file].search_digest for page in pages if page.searchable}
-    pages_digest = search_stamp(search_plan)
-    # The result reads files back from the output folder when asked: a large site's pages are not
-    # held in memory beyond this point (the cache is saved below with room to spare).
-    names = [*kept, *rendered.written, *made]
-    if search and index_now:
-        index_report, bundle_names = update_search_index(project.output, search_plan)
-        names += bundle_names
-        report = report.merged(index_report)
-    outputs = SiteFiles({}, project.output, names)
-    texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
-    if texts != last_texts:
-        # A source text new to this build: rarely so, and only a slower next build if it raced a save.
-        stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts)
-    _remember_build(
-        cache,
-        project,
-        manifest,
-        made,
-        LastBuild(stamp, {}, texts, pages_digest, search_plan, search, len(report.written) + report.unchanged),
+    # Feeds, calendars, exports and the sitemap, from parts of each entry kept in the cache: on a large
+    # site a process of their own makes them while this one finds and renders the pages.
+    feeds = Background(
+        functools.partial(make_feeds, cache, site_key, inputs, snapshot),
+        apart=len(pages) >= FEEDS_APART_FROM,
+        then=functools.partial(cache.save, ("parts",)) if save else None,
     )
-    del made, rendered
-    if save:
-        cache.save()
-    return BuildResult(outputs, report, len(stale), site, lambda: snapshot, search_plan)
+    # Whatever happens from here on, the process making the feeds has ended when the build does.
+    with feeds_closed(feeds):
+        # A first build (no output folder yet) has its pages written into a new tree by the processes
+        # that render them; the tree is renamed into place once complete, or removed.
+        with new_tree(project.output) if write else contextlib.nullcontext() as tree:
+            manifests = cache.part("pages")
+            previous = manifests.get(str(project.output)) if write else None
+            if previous is None or previous.key != site_key:
+                previous = Manifest(site_key)
+            stale = stale_pages(previous, pages, inputs, project.output) if write else pages
+            memo = Memo(_manifest_in(cache.part("fragments")), site_key, inputs, model, strings)
+            rendered = render_pages(env, model, strings, urls, stale, {}, memo, into=tree)
+            if rendered.errors:
+                raise BuildFailed(rendered.errors)
+            _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
+            made: dict[str, bytes] = dict(rendered.outputs)
+            made.update(feeds.result())
+            made.update(read_static(project.layouts / "static"))
+            if not write:
+                if search:
+                    plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
+                    bundle, errors = index_pages(made, plan)
+                    if errors:
+                        raise BuildFailed(errors)
+                    made.update(bundle)
+                    made[STAMP] = search_stamp(plan)
+                return BuildResult(made, None, len(stale), site, lambda: snapshot)
+
+            # Write only what changed; nothing was touched before this point. Search then indexes the written
+            # pages (rather than a second copy of them) and its bundle is written under pagefind/.
+            kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
+            # The files the last build left, if nothing has written the output since its record was saved:
+            # only those can be stale, and a large site's folders need not all be listed.
+            left = None
+            if last is not None and last.search == search and not unsaved:
+                left = last.files.keys()
+            cache.begin_writing(project.output)
+            report = write_site(
+                made,
+                project.output,
+                keep=f"{BUNDLE}/" if search else None,
+                kept=kept,
+                tree=tree,
+                in_tree=rendered.written,
+                previous=left,
+            )
+        manifest = record_pages(previous, pages, rendered, inputs, project.output)
+        manifests.clear()
+        manifests[str(project.output)] = manifest
+        cache.changed("pages")
+        search_plan = {page.file: manifest.records[page.file].search_digest for page in pages if page.searchable}
+        pages_digest = search_stamp(search_plan)
+        # The result reads files back from the output folder when asked: a large site's pages are not
+        # held in memory beyond this point (the cache is saved below with room to spare).
+        names = [*kept, *rendered.written, *made]
+        if search and index_now:
+            index_report, bundle_names = update_search_index(project.output, search_plan)
+            names += bundle_names
+            report = report.merged(index_report)
+        outputs = SiteFiles({}, project.output, names)
+        texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
+        if texts != last_texts:
+            # A source text new to this build: rarely so, and only a slower next build if it raced a save.
+            stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts)
+        _remember_build(
+            cache,
+            project,
+            manifest,
+            made,
+            LastBuild(stamp, {}, texts, pages_digest, search_plan, search, len(report.written) + report.unchanged),
+        )
+        del made, rendered
+        if save:
+            cache.save()
+        return BuildResult(outputs, report, len(stale), site, lambda: snapshot, search_plan)
+
+
+def make_feeds(cache: Cache, site_key: str, inputs: Inputs, snapshot: Snapshot) -> dict[str, bytes]:
+    """Return the feeds, calendars, exports and sitemap, reusing each entry's parts kept in `cache` if unchanged."""
+    model, strings, urls, pages = snapshot.model, snapshot.strings, snapshot.urls, list(snapshot.pages)
+    memo = Memo(_manifest_in(cache.part("parts")), site_key, inputs, model, strings)
+    # A first build computes its parts across the cores before assembling them.
+    prepare_parts(model, urls, pages, memo)
+    outputs = machine_outputs(model, urls, strings, pages, memo)
+    _replace_part(cache, "parts", {**memo.kept_records(), HEADER: memo.next.numbering()})
+    return outputs
+
+
+@contextlib.contextmanager
+def feeds_closed(feeds: Background):
+    """Wait for the process making the feeds to end with the block; end it at once if the block failed."""
+    try:
+        yield
+    finally:
+        feeds.close()
 
 
 def _snapshot_of(model: Model, strings: Strings) -> Snapshot:

@@ -194,11 +194,13 @@ def test_search_bundles_written_file_by_file_equal_those_moved_into_place(projec
 PARALLEL_BUILD = """
 import sys
 from pathlib import Path
-from explainer import content, feeds, links, parallel, render
+from explainer import content, feeds, links, parallel, pipeline, render
 from explainer.cache import Cache
 from explainer.pipeline import build, project_at
 for module in (content, feeds, links, render):
     module.PARALLEL_FROM = 1
+# The feeds made by a process of their own, which computes their parts across the cores too.
+pipeline.FEEDS_APART_FROM = 1
 # Many chunks of pages and of feed parts, each worker taking several.
 render.CHUNK, feeds.CHUNK = 5, 7
 assert parallel.workers() == 2
