@@ -7,6 +7,7 @@ missing cache only costs speed: a build with an empty cache does all the work an
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import pickle
@@ -72,6 +73,10 @@ class Cache:
         if table is None:
             table = self._parts[name] = self._load(name)
         return table
+
+    def peek(self, name: str) -> dict | None:
+        """Return a table if this process has it in memory already, without loading it."""
+        return self._parts.get(name)
 
     def folder_for(self, name: str) -> Path | None:
         """Return a folder of the cache for a library's own files (made if needed), or None without a cache."""
@@ -142,11 +147,17 @@ class Cache:
         return self.folder / (f"{name}.pickle" if shard is None else f"{name}/{shard}.pickle")
 
     def _read(self, path: Path) -> object:
+        # Unpickling makes millions of objects and no garbage: the collector would walk them in vain.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             with open(path, "rb") as handle:
                 code, stored = pickle.load(handle)
         except Exception:  # noqa: BLE001 - a missing, old or damaged cache is an empty one
             return None
+        finally:
+            if collecting:
+                gc.enable()
         return stored if code == self.code else None
 
     def save(self, only: tuple[str, ...] | None = None) -> None:

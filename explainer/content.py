@@ -94,22 +94,21 @@ class EntryFiles:
     """How many files had to be parsed (not found in the memo)."""
 
 
-def read_entries(
-    project: Project,
-    languages: tuple[str, ...],
-    *,
-    allow_missing: bool,
-    memo: Mapping[str, tuple[Entry | None, list[ContentError]]] | None = None,
-    read: Mapping[str, bytes] | None = None,
-) -> EntryFiles:
-    """Read every entry under content/, in a stable order, reusing `memo`'s results for unchanged files
-    and the bytes in `read` (by path) of files this build has read already.
+EntryFile = tuple[type[Entry], Path, str, str, bytes | None, str | None]
+"""An entry file: its kind, folder, name, the path errors show, its bytes (None if unreadable) and its key."""
 
-    Returns the entries, the ids of entry files that could not be read (so that references to them
-    are not reported a second time), all problems found, and each entry's digest.
+
+def list_entry_files(
+    project: Project, languages: tuple[str, ...], *, allow_missing: bool, read: Mapping[str, bytes] | None = None
+) -> tuple[list[EntryFile], list[ContentError]]:
+    """Return every entry file under content/ in a stable order, with its bytes and key, and the problems of
+    files and folders that do not belong there.
+
+    A file's key is the digest of everything its parsed entry depends on: its bytes, path and kind, and
+    the options. `read` holds the bytes (by path) of files this build has read already.
     """
     errors: list[ContentError] = []
-    files: list[tuple[type[Entry], Path, str, str, bytes | None]] = []
+    files: list[EntryFile] = []
     for path in sorted(project.content.iterdir()):
         shown = project.shown(path)
         if _ignored(path) or (path.is_file() and path.name in (SITE_FILE, HOME_FILE)):
@@ -127,16 +126,42 @@ def read_entries(
             )
             continue
         cls = KIND_BY_FOLDER[path.name]
-        files += [(cls, *listed) for listed in _entry_files(path, shown, read)]
+        options = ",".join(languages)
+        files += [
+            (
+                cls,
+                folder,
+                name,
+                shown,
+                raw,
+                None if raw is None else digest(cls.kind, shown, options, allow_missing, raw),
+            )
+            for folder, name, shown, raw in _entry_files(path, shown, read)
+        ]
+    return files, errors
 
-    # A file's result depends only on its bytes, its path and kind, and the options: that is its key.
+
+def read_entries(
+    project: Project,
+    languages: tuple[str, ...],
+    *,
+    allow_missing: bool,
+    memo: Mapping[str, tuple[Entry | None, list[ContentError]]] | None = None,
+    read: Mapping[str, bytes] | None = None,
+    listed: tuple[list[EntryFile], list[ContentError]] | None = None,
+) -> EntryFiles:
+    """Read every entry under content/, in a stable order, reusing `memo`'s results for unchanged files
+    and the bytes in `read` (by path) of files this build has read already (or the files `listed`).
+
+    Returns the entries, the ids of entry files that could not be read (so that references to them
+    are not reported a second time), all problems found, and each entry's digest.
+    """
+    files, listing_errors = listed or list_entry_files(project, languages, allow_missing=allow_missing, read=read)
+    errors = list(listing_errors)
     memo = memo or {}
-    keys: list[str | None] = []
     results: list[tuple[Entry | None, list[ContentError]] | None] = []
     todo: list[tuple[int, type[Entry], Path, str, bytes | None]] = []
-    for index, (cls, folder, name, shown, raw) in enumerate(files):
-        key = None if raw is None else digest(cls.kind, shown, ",".join(languages), allow_missing, raw)
-        keys.append(key)
+    for index, (cls, folder, name, shown, raw, key) in enumerate(files):
         results.append(memo.get(key) if key else None)
         if results[-1] is None:
             todo.append((index, cls, folder / name, shown, raw))
@@ -153,7 +178,7 @@ def read_entries(
     unreadable: set[str] = set()
     digests: dict[str, str] = {}
     fresh: dict[str, tuple[Entry | None, list[ContentError]]] = {}
-    for (_, _, name, _, _), key, result in zip(files, keys, results, strict=True):
+    for (_, _, name, _, _, key), result in zip(files, results, strict=True):
         entry, file_errors = result
         errors.extend(file_errors)
         if key:

@@ -1,0 +1,122 @@
+"""A build that patches the model kept by the last one must give what a full read of the content gives.
+
+On a large site the process that makes the feeds also keeps the model in the cache; the next build
+(a new process) reads only the entry files that changed and patches them into it. Here the threshold
+is lowered so that the real site takes that path, and every kind of edit is compared with a clean build.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from explainer import pipeline
+from explainer.cache import Cache
+from explainer.pipeline import build
+from tests.conftest import tree_digest
+from tests.test_incremental import EDITS, _errors_of, clean_build_of, copy_real_site, project_in, replace_in
+
+PATCHED = {
+    "entry text",
+    "date that moves an event",
+    "person's name",
+    "acronym",
+    "template",
+    "macro",
+    "string table",
+    "URL segment in the string table",
+}
+"""Edits after which the kept model is used: edits of existing entries (not sources), and of layouts."""
+
+
+@pytest.fixture
+def apart(monkeypatch):
+    """Feeds made by a process of their own, which keeps the model, and a record of full reads."""
+    monkeypatch.setenv("EXPLAINER_WORKERS", "2")
+    monkeypatch.setattr(pipeline, "FEEDS_APART_FROM", 1)
+    full_reads = []
+    real = pipeline.read_entries
+
+    def read_entries(*args, **kwargs):
+        full_reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "read_entries", read_entries)
+    return full_reads
+
+
+def _build_in_new_process(project):
+    # A new Cache object reads what the last build saved, as a new process does.
+    return build(project, search=False, cache=Cache.at(project.root))
+
+
+@pytest.mark.parametrize("kind", sorted(EDITS))
+def test_a_build_from_the_kept_model_equals_a_clean_build(tmp_path: Path, apart, kind: str):
+    project = copy_real_site(tmp_path / "incremental")
+    _build_in_new_process(project)
+    assert (project.root / ".cache/explainer/model.pickle").is_file()
+    EDITS[kind](project.root)
+    apart.clear()
+    _build_in_new_process(project)
+    assert (apart == []) == (kind in PATCHED), f"{kind}: full reads {apart}"
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_sequence_of_builds_each_patching_the_last_equals_clean_builds(tmp_path: Path, apart, seed: int):
+    chooser = random.Random(seed)
+    project = copy_real_site(tmp_path / "incremental")
+    _build_in_new_process(project)
+    kinds = chooser.sample(sorted(PATCHED), 3) + chooser.sample(sorted(EDITS), 2)
+    for step, kind in enumerate(kinds):
+        try:
+            EDITS[kind](project.root)
+        except (AssertionError, FileNotFoundError, FileExistsError):
+            continue  # an earlier edit of the sequence already changed what this one edits
+        _build_in_new_process(project)
+        clean = clean_build_of(project, tmp_path / f"clean-{step}")
+        assert tree_digest(project.output) == tree_digest(clean), f"after {kind!r} (step {step})"
+
+
+def test_an_edit_with_errors_reports_what_a_full_read_reports(tmp_path: Path, apart):
+    project = copy_real_site(tmp_path / "incremental")
+    _build_in_new_process(project)
+    before = tree_digest(project.output)
+    event = project.content / "events/confirmacion-johnson-embajador.yml"
+    replace_in(event, "people: [ronald-johnson", "people: [nadie, ronald-johnson")
+    errors = _errors_of(project, Cache.at(project.root))
+    assert any("unknown person 'nadie'" in error for error in errors)
+    shutil.copytree(project.root, tmp_path / "clean", ignore=shutil.ignore_patterns("site", ".cache"))
+    assert errors == _errors_of(project_in(tmp_path / "clean"), Cache(None))
+    assert tree_digest(project.output) == before
+
+
+def test_a_kept_model_whose_files_were_saved_by_another_build_is_not_used(tmp_path: Path, apart):
+    # The model and what it was read from are two files: a save cut short between them leaves a pair
+    # that does not belong together, which must never be used.
+    project = copy_real_site(tmp_path / "incremental")
+    _build_in_new_process(project)
+    cache = Cache.at(project.root)
+    cache.part("model")["token"] = "another build's"
+    cache.changed("model")
+    cache.save()
+    replace_in(project.content / "events/confirmacion-johnson-embajador.yml", "Coronel retirado", "Coronel en retiro")
+    apart.clear()
+    _build_in_new_process(project)
+    assert apart == [1]
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
+
+
+def test_many_edited_entries_are_read_in_full(tmp_path: Path, apart, monkeypatch):
+    monkeypatch.setattr(pipeline, "PATCHED_AT_MOST", 1)
+    project = copy_real_site(tmp_path / "incremental")
+    _build_in_new_process(project)
+    EDITS["entry text"](project.root)
+    EDITS["person's name"](project.root)
+    apart.clear()
+    _build_in_new_process(project)
+    assert apart == [1]
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
