@@ -160,12 +160,14 @@ class Cache:
                 gc.enable()
         return stored if code == self.code else None
 
-    def save(self, only: tuple[str, ...] | None = None) -> None:
-        """Write the changed tables (or those of them named in `only`, for a process that made only those);
-        a cache that cannot be written is only a slower next build."""
+    def save(self, only: tuple[str, ...] | None = None, leaving: tuple[str, ...] = ()) -> None:
+        """Write the changed tables: all of them, or those named in `only` (for a process that made only
+        those), but not those in `leaving` (saved later). A cache that cannot be written is only a slower
+        next build."""
         if self.folder is None:
             return
-        for name in sorted(self._changed if only is None else self._changed & set(only)):
+        names = (self._changed if only is None else self._changed & set(only)) - set(leaving)
+        for name in sorted(names):
             try:
                 if name in SHARDED:
                     self._save_sharded(name)
@@ -174,10 +176,10 @@ class Cache:
             except OSError:
                 self._writing.clear()  # kept on disk: the saved record may be behind the output
                 continue
-        if only is not None:
-            self._changed -= set(only)
+        self._changed -= names
+        if only is not None or leaving:
             return
-        self._changed.clear()
+        # Everything is saved: what the outputs being written now hold is recorded.
         for output in sorted(self._writing):
             with contextlib.suppress(OSError):
                 self._marker(output).unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import hashlib
@@ -205,17 +206,25 @@ def build(
                 in_tree=rendered.written,
                 previous=left,
             )
-        manifest = record_pages(previous, pages, rendered, inputs, project.output)
-        manifests.clear()
-        manifests[str(project.output)] = manifest
-        cache.changed("pages")
-        search_plan = {page.file: manifest.records[page.file].search_digest for page in pages if page.searchable}
-        pages_digest = search_stamp(search_plan)
+        searched = search_digests(previous, pages, rendered)
+        search_plan = {page.file: searched[page.file] for page in pages if page.searchable}
+        # Pagefind indexes the written pages while this process records them and saves the cache; the
+        # record of the whole build is completed once the index is in place, and saved last.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer:
+            indexing = (
+                indexer.submit(update_search_index, project.output, search_plan) if search and index_now else None
+            )
+            manifest = record_pages(previous, pages, rendered, inputs, project.output, searched)
+            manifests.clear()
+            manifests[str(project.output)] = manifest
+            cache.changed("pages")
+            if save:
+                cache.save(leaving=("last",))
         # The result reads files back from the output folder when asked: a large site's pages are not
         # held in memory beyond this point (the cache is saved below with room to spare).
         names = [*kept, *rendered.written, *made]
-        if search and index_now:
-            index_report, bundle_names = update_search_index(project.output, search_plan)
+        if indexing is not None:
+            index_report, bundle_names = indexing.result()
             names += bundle_names
             report = report.merged(index_report)
         outputs = SiteFiles({}, project.output, names)
@@ -223,13 +232,9 @@ def build(
         if texts != last_texts:
             # A source text new to this build: rarely so, and only a slower next build if it raced a save.
             stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts)
-        _remember_build(
-            cache,
-            project,
-            manifest,
-            made,
-            LastBuild(stamp, {}, texts, pages_digest, search_plan, search, len(report.written) + report.unchanged),
-        )
+        total = len(report.written) + report.unchanged
+        last = LastBuild(stamp, {}, texts, search_stamp(search_plan), search_plan, search, total)
+        _remember_build(cache, project, manifest, made, last)
         del made, rendered
         if save:
             cache.save()
@@ -497,21 +502,39 @@ def stale_pages(manifest: Manifest, pages: list[Page], inputs: Inputs, output: P
     return stale
 
 
-def record_pages(previous: Manifest, pages: list[Page], rendered, inputs: Inputs, output: Path) -> Manifest:
-    """Return the manifest after this build: the reads and files of rendered pages, the others as they were."""
+def search_digests(previous: Manifest, pages: list[Page], rendered) -> dict[str, str]:
+    """Return what the search index reads of each page, by file: of a rendered page from its bytes, of
+    another from the last build's record (empty for a page the index does not hold)."""
+    digests = {}
+    for page in pages:
+        found = rendered.written.get(page.file)
+        if found is None:
+            data = rendered.outputs.get(page.file)
+            if data is None:
+                found = previous.records[page.file].search_digest
+            else:
+                found = search_digest(data) if page.searchable else ""
+        digests[page.file] = found
+    return digests
+
+
+def record_pages(
+    previous: Manifest, pages: list[Page], rendered, inputs: Inputs, output: Path, searched: Mapping[str, str]
+) -> Manifest:
+    """Return the manifest after this build: the reads and files of rendered pages, the others as they were.
+
+    `searched` holds each page's `search_digests`."""
     manifest = previous.successor(inputs)
     numbers = manifest.numbers()
     for page in pages:
-        searched = rendered.written.get(page.file)
-        if searched is None:
-            data = rendered.outputs.get(page.file)
-            if data is None:
-                manifest.records[page.file] = previous.records[page.file]
-                continue
-            searched = search_digest(data) if page.searchable else ""
+        if page.file not in rendered.written and page.file not in rendered.outputs:
+            manifest.records[page.file] = previous.records[page.file]
+            continue
         status = (output / page.file).stat()
-        reads = manifest.numbered(rendered.reads[page.file], inputs, numbers)
-        manifest.records[page.file] = PageRecord(_plan_of(page), reads, status.st_size, status.st_mtime_ns, searched)
+        numbered = manifest.numbered(rendered.reads[page.file], inputs, numbers)
+        manifest.records[page.file] = PageRecord(
+            _plan_of(page), numbered, status.st_size, status.st_mtime_ns, searched[page.file]
+        )
     return manifest
 
 

@@ -123,3 +123,31 @@ def test_an_entry_edit_in_a_new_process_rewrites_few_shards_of_each_table(tmp_pa
         rewritten = [shard for shard in after if after[shard] != files.get(shard)]
         # The edited file's old record leaves a shard and its new one joins one (maybe the same).
         assert 1 <= len(rewritten) <= 2, f"{name}: {len(rewritten)} of {len(after)} shards rewritten"
+
+
+def test_a_save_leaving_some_tables_keeps_them_and_the_mark_of_an_unrecorded_write(tmp_path: Path):
+    output = tmp_path / "site"
+    cache = Cache(tmp_path / "cache")
+    cache.begin_writing(output)
+    cache.part("pages")["a"] = 1
+    cache.part("last")["a"] = 2
+    cache.changed("pages")
+    cache.changed("last")
+    cache.save(leaving=("last",))
+    # The record of what the output holds is not saved yet: another process must not trust it.
+    assert Cache(tmp_path / "cache").written_since_saved(output)
+    assert Cache(tmp_path / "cache").part("pages") == {"a": 1} and Cache(tmp_path / "cache").part("last") == {}
+    cache.save()
+    assert not Cache(tmp_path / "cache").written_since_saved(output)
+    assert Cache(tmp_path / "cache").part("last") == {"a": 2}
+
+
+def test_a_save_of_some_tables_saves_only_those(tmp_path: Path):
+    cache = Cache(tmp_path)
+    for name in ("parts", "pages"):
+        cache.part(name)[("x", name)] = name
+        cache.changed(name)
+    cache.save(only=("parts",))
+    assert Cache(tmp_path).part("parts") == {("x", "parts"): "parts"} and Cache(tmp_path).part("pages") == {}
+    cache.save()
+    assert Cache(tmp_path).part("pages") == {("x", "pages"): "pages"}
