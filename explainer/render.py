@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,6 +246,29 @@ class View:
         # (a sources page links every entry that cites its sources).
         return Markup(f'<a href="{escape(self.url(entry))}">{escape(self.text(entry.label()))}</a>')
 
+    def links(self, ids: Sequence[str]) -> Markup:
+        """Return links to entries, separated by commas.
+
+        A source on a large site is cited by thousands of entries, all linked on the sources page: the
+        links are made in runs kept between builds (with what they read), so that retitling one entry
+        makes only its own run again.
+        """
+        runs = [self._links_run(tuple(ids[start : start + LINK_RUN])) for start in range(0, len(ids), LINK_RUN)]
+        return Markup(", ".join(runs))
+
+    def _links_run(self, run: tuple[str, ...]) -> Markup:
+        def compute(recorder: Recorder) -> Markup:
+            view = View(self.raw, self.raw_strings, self.urls, self.page, self.markdown, self.cache, recorder, self.env)
+            return Markup(", ".join([view.link(entry_id) for entry_id in run]))
+
+        if self.fragments is None:
+            html, reads = compute(recorder := Recorder()), frozenset(recorder.reads)
+        else:
+            # Named by its first entry as well: kept while that entry exists (see Memo.kept_records).
+            html, reads = self.fragments.traced(("links", run[0], self.page_lang, run), compute)
+        self.recorder.merge(reads)
+        return html
+
     def date(self, value: PartialDate) -> Markup:
         """Return a date at its precision in a <time> element."""
         return Markup(
@@ -456,6 +479,8 @@ PARALLEL_FROM = 400
 CHUNK = 64
 """Pages handed to a worker at a time: small enough that no worker waits long for the last one."""
 ITEM_CHUNK = 500
+LINK_RUN = 100
+"""How many links `View.links` makes and keeps together."""
 """Timeline items (and their overview marks) handed to a worker at a time."""
 
 

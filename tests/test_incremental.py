@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import explainer.search
-from explainer import pipeline
+from explainer import pipeline, render
 from explainer.cache import Cache
 from explainer.content import Project
 from explainer.errors import BuildFailed
@@ -367,3 +367,28 @@ def test_unchanged_entries_are_checked_again_when_what_they_refer_to_changes(tmp
     assert errors, "the edit breaks references or quotes in entries whose files did not change"
     shutil.copytree(project.root, tmp_path / "clean", ignore=shutil.ignore_patterns("site", ".cache"))
     assert errors == _errors_of(project_in(tmp_path / "clean"), Cache(None))
+
+
+def test_retitling_a_citer_makes_only_its_own_run_of_the_sources_page_again(tmp_path: Path, monkeypatch):
+    # A source of a large site is cited by thousands of entries, all linked on the sources page.
+    monkeypatch.setattr(render, "LINK_RUN", 2)
+    project = copy_real_site(tmp_path / "incremental")
+    build(project, search=False)
+    made = []
+    real_link = render.View.link
+
+    def link(view, entry):
+        if view.page.key == ("sources",):
+            made.append(entry)
+        return real_link(view, entry)
+
+    monkeypatch.setattr(render.View, "link", link)
+    rename_person(project.root)
+    again = build(project, search=False)
+    assert "es/fuentes/index.html" in again.report.written
+    # Of the citers' links (not those to the texts sources are reported through), one run of two per
+    # language: the one holding the person.
+    vias = {source.via.source for source in again.model.sources if source.via}
+    in_runs = [entry for entry in made if entry not in vias]
+    assert in_runs.count("marco-rubio") == 2 and len(in_runs) <= 4, in_runs
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
