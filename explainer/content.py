@@ -109,6 +109,7 @@ def list_entry_files(
     """
     errors: list[ContentError] = []
     files: list[EntryFile] = []
+    options = ",".join(languages)
     for path in sorted(project.content.iterdir()):
         shown = project.shown(path)
         if _ignored(path) or (path.is_file() and path.name in (SITE_FILE, HOME_FILE)):
@@ -126,7 +127,6 @@ def list_entry_files(
             )
             continue
         cls = KIND_BY_FOLDER[path.name]
-        options = ",".join(languages)
         files += [
             (
                 cls,
