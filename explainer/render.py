@@ -258,16 +258,11 @@ class View:
 
     def _links_run(self, run: tuple[str, ...]) -> Markup:
         def compute(recorder: Recorder) -> Markup:
-            view = View(self.raw, self.raw_strings, self.urls, self.page, self.markdown, self.cache, recorder, self.env)
+            view = self._recorded_by(recorder)
             return Markup(", ".join([view.link(entry_id) for entry_id in run]))
 
-        if self.fragments is None:
-            html, reads = compute(recorder := Recorder()), frozenset(recorder.reads)
-        else:
-            # Named by its first entry as well: kept while that entry exists (see Memo.kept_records).
-            html, reads = self.fragments.traced(("links", run[0], self.page_lang, run), compute)
-        self.recorder.merge(reads)
-        return html
+        # Named by its first entry as well: kept while that entry exists (see Memo.kept_records).
+        return self._kept(("links", run[0], self.page_lang, run), compute)
 
     def date(self, value: PartialDate) -> Markup:
         """Return a date at its precision in a <time> element."""
@@ -357,7 +352,7 @@ class View:
 
     def _partial(self, name: tuple, template: str, event: Event, **context) -> Markup:
         def compute(recorder: Recorder) -> Markup:
-            view = View(self.raw, self.raw_strings, self.urls, self.page, self.markdown, self.cache, recorder, self.env)
+            view = self._recorded_by(recorder)
             template_recorder, self.env.recorder = self.env.recorder, recorder
             try:
                 html = self.env.get_template(template).render(event=view.model.get(event.id), v=view, **context)
@@ -365,6 +360,14 @@ class View:
                 self.env.recorder = template_recorder
             return Markup(html.strip())
 
+        return self._kept(name, compute)
+
+    def _recorded_by(self, recorder: Recorder) -> View:
+        # The same page's view, whose reads go to `recorder`: for a part kept apart from the page.
+        return View(self.raw, self.raw_strings, self.urls, self.page, self.markdown, self.cache, recorder, self.env)
+
+    def _kept(self, name: tuple, compute: Callable[[Recorder], Markup]) -> Markup:
+        # A part kept between builds with what it read (see Memo.traced), which this page then read too.
         if self.fragments is None:
             html, reads = compute(recorder := Recorder()), frozenset(recorder.reads)
         else:
@@ -479,9 +482,9 @@ PARALLEL_FROM = 400
 CHUNK = 64
 """Pages handed to a worker at a time: small enough that no worker waits long for the last one."""
 ITEM_CHUNK = 500
+"""Timeline items (and their overview marks) handed to a worker at a time."""
 LINK_RUN = 100
 """How many links `View.links` makes and keeps together."""
-"""Timeline items (and their overview marks) handed to a worker at a time."""
 
 
 @dataclass(frozen=True)

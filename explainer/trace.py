@@ -196,6 +196,7 @@ class Inputs:
 
     def __post_init__(self) -> None:
         self._known: dict[Read, str] = {}
+        self._by_kind: dict[str, list[tuple[str, str]]] | None = None
 
     def digest_of(self, read: Read) -> str:
         """Return the digest of one read as the inputs are now."""
@@ -230,9 +231,9 @@ class Inputs:
     def _kinds(self, kinds: tuple[str, ...] | None) -> str:
         # Every entry's (id, digest) by kind, sorted, made once: a large site has 10,000 entries and
         # pages read a dozen kinds and tables.
-        by_kind = self.__dict__.get("_by_kind")
+        by_kind = self._by_kind
         if by_kind is None:
-            by_kind = self.__dict__["_by_kind"] = {}
+            by_kind = self._by_kind = {}
             for entry_id, value in sorted(self.entry_digests.items()):
                 by_kind.setdefault(self._kind_of(entry_id), []).append((entry_id, value))
         if kinds is None:
