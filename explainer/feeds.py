@@ -165,6 +165,9 @@ _TEXTS = {
 
 def _export(entry: Entry, model: Model, urls: Urls, lang: str) -> dict:
     record: dict = {"id": entry.id, "kind": entry.kind, "url": urls.absolute(urls.entry(entry, lang))}
+    if lang in entry.untranslated:
+        # Built with --allow-missing: the texts it lacks in `lang` are given in another site language.
+        record["untranslated"] = True
     record["citations"] = [
         {"source": c.source, "paragraphs": list(c.paragraphs), **({"quote": c.quote} if c.quote else {})}
         for _, c in all_citations(entry)

@@ -1,5 +1,6 @@
 """The whole build: golden output, incremental writes, determinism, sub-paths and translation gaps."""
 
+import json
 import os
 import re
 import shutil
@@ -140,6 +141,20 @@ def test_allow_missing_renders_a_notice_without_hreflang(project):
     es = outputs["es/cronologia/talks/index.html"].decode().split("</head>")[0]
     assert 'hreflang="en"' not in es
     assert 'hreflang="es"' in es
+
+
+def test_the_export_marks_an_entry_not_translated_into_its_language(project):
+    # A program reading the English export must be able to tell a Spanish title from an English one.
+    path = project.root / "content/events/talks.yml"
+    path.write_text(
+        path.read_text("utf-8").replace("title: {es: Conversaciones, en: Talks}", "title: {es: Conversaciones}")
+    )
+    outputs = build(project, allow_missing=True, search=False).outputs
+    records = {lang: {r["id"]: r for r in json.loads(outputs[f"{lang}/data.json"])["entries"]} for lang in ("en", "es")}
+    assert records["en"]["talks"]["untranslated"] is True
+    assert records["en"]["talks"]["title"] == "Conversaciones"
+    assert "untranslated" not in records["es"]["talks"]
+    assert [r["id"] for r in records["en"].values() if "untranslated" in r] == ["talks"]
 
 
 def test_root_offers_both_languages_without_javascript(project):
