@@ -153,6 +153,11 @@ def _facet_name(model: Model, facet: Facet) -> object:
 
 # The overview chart, in the SVG's own units.
 WIDTH = 720
+"""The chart's width, drawn across the column (and scrolled on a phone), unless it is narrow."""
+NARROW = 340
+"""A chart of one or two periods is drawn at its own size when it fits this width: a phone shows it whole."""
+PERIOD_WIDTH = 85
+"""The width a period takes in a narrow chart: room for its label and marks."""
 AXIS_Y = 70
 GAP = 28
 PAD = 10
@@ -189,6 +194,11 @@ class Overview:
     bands: tuple[Band, ...]
     marks: tuple[Mark, ...]
 
+    @property
+    def narrow(self) -> bool:
+        """Return whether the chart is drawn at its own size rather than across the column."""
+        return self.width < WIDTH
+
 
 def lay_out_overview(groups: tuple[YearGroup, ...]) -> Overview:
     """Place every event on an axis broken between the periods that have events.
@@ -205,7 +215,9 @@ def lay_out_overview(groups: tuple[YearGroup, ...]) -> Overview:
     if not periods:
         return Overview(WIDTH, AXIS_Y + 40, AXIS_Y, (), ())
     weights = [1 + len(events) for _, _, events in periods]
-    usable = WIDTH - 2 * PAD - GAP * (len(periods) - 1)
+    chart_width = 2 * PAD + PERIOD_WIDTH * len(periods) + GAP * (len(periods) - 1)
+    chart_width = chart_width if chart_width <= NARROW else WIDTH
+    usable = chart_width - 2 * PAD - GAP * (len(periods) - 1)
     bands, marks = [], []
     x = PAD
     top = AXIS_Y
@@ -226,7 +238,7 @@ def lay_out_overview(groups: tuple[YearGroup, ...]) -> Overview:
     # Stacked marks must stay inside the picture: shift everything down by what rose above the top.
     shift = max(0, 12 - top)
     return Overview(
-        WIDTH,
+        chart_width,
         AXIS_Y + shift + 34,
         AXIS_Y + shift,
         tuple(Band(b.year, b.month, round(b.x, 1), round(b.width, 1), b.broken_before) for b in bands),

@@ -347,6 +347,23 @@ def test_timeline_filters_are_real_pages_without_javascript(browser: Browser, or
     context.close()
 
 
+def test_on_a_phone_a_filtered_overview_of_two_periods_shows_every_mark(
+    browser: Browser, origin: str, real_site: BuiltSite
+):
+    # The Mérida Initiative's events are in 2008 and 2021: a chart drawn across a column would show only
+    # 2008 on a 375-px screen, the rest of it scrolled out of sight.
+    context = browser.new_context(viewport={"width": 375, "height": 900})
+    page = context.new_page()
+    for lang in real_site.model.site.languages:
+        page.goto(origin + real_site.urls.href(real_site.urls.facet(lang, "agreement", "iniciativa-merida")))
+        marks = page.locator(".overview svg a")
+        assert marks.count() == 2
+        for mark in marks.all():
+            box = mark.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+    context.close()
+
+
 def test_overview_marks_lead_to_their_events(page: Page, origin: str, real_site: BuiltSite):
     model = real_site.model
     lang = model.site.languages[-1]

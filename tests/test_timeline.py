@@ -3,7 +3,7 @@
 from explainer.dates import PartialDate
 from explainer.model import Event
 from explainer.pipeline import build
-from explainer.timeline import DENSE, group_events, lay_out_overview
+from explainer.timeline import DENSE, NARROW, WIDTH, group_events, lay_out_overview
 from tests.conftest import errors_of
 
 
@@ -56,6 +56,17 @@ def test_overview_breaks_the_axis_between_distant_periods_and_keeps_marks_inside
     # Events in order run left to right.
     xs = [m.x for m in overview.marks]
     assert xs == sorted(xs)
+
+
+def test_an_overview_of_one_or_two_periods_is_narrow_enough_for_a_phone_and_holds_its_marks():
+    two_years = [event for event in SPARSE_AND_DENSE if event.date.year in (2008, 2021)]
+    overview = lay_out_overview(group_events(two_years))
+    assert len(overview.bands) == 2 and overview.narrow and overview.width <= NARROW
+    assert all(0 < mark.x < overview.width for mark in overview.marks)
+    assert overview.bands[-1].x + overview.bands[-1].width < overview.width
+    # More periods than that are drawn across the column, and scroll on a phone.
+    wide = lay_out_overview(group_events(SPARSE_AND_DENSE))
+    assert not wide.narrow and wide.width == WIDTH
 
 
 def test_filter_pages_exist_for_each_person_agreement_and_tag_in_every_language(project):
