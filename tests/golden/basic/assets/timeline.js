@@ -5,6 +5,9 @@ const filters = document.querySelector("[data-filters]");
 const status = document.querySelector("[data-filter-status]");
 const items = [...document.querySelectorAll(".timeline-item")];
 const links = filters ? [...filters.querySelectorAll("a[data-filter]")] : [];
+// The overview chart was drawn at build time for this page's own events: with another filter applied
+// in place it would show events the list does not, so it is hidden until this page's filter is back.
+const overview = document.querySelector(".overview");
 
 function apply(link) {
   const [kind, value] = (link.dataset.filter || ":").split(":");
@@ -18,6 +21,7 @@ function apply(link) {
   for (const group of [...document.querySelectorAll("[data-group]")].reverse()) {
     group.hidden = !group.querySelector(".timeline-item:not([hidden])");
   }
+  if (overview) overview.hidden = link !== own;
   for (const other of links) {
     if (other === link) other.setAttribute("aria-current", "page");
     else other.removeAttribute("aria-current");
@@ -33,6 +37,8 @@ function apply(link) {
 function linkFor(pathname) {
   return links.find((link) => new URL(link.href).pathname === pathname) || links.find((link) => !link.dataset.filter);
 }
+
+const own = linkFor(location.pathname);
 
 if (filters && status) {
   filters.addEventListener("click", (event) => {
