@@ -155,7 +155,7 @@ def _facet_name(model: Model, facet: Facet) -> object:
 WIDTH = 720
 """The chart's width, drawn across the column (and scrolled on a phone), unless it is narrow."""
 NARROW = 340
-"""A chart of one or two periods is drawn at its own size when it fits this width: a phone shows it whole."""
+"""A chart whose periods fit this width (three of them at most) is drawn at its own size: a phone shows it whole."""
 PERIOD_WIDTH = 85
 """The width a period takes in a narrow chart: room for its label and marks."""
 AXIS_Y = 70
