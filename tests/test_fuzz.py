@@ -201,3 +201,27 @@ def test_the_shortcut_takes_ordinary_prose_and_leaves_markdown_to_markdown():
     assert RENDERER.render(prose) == RENDERER.render_fully(prose)
     for text in ("*a*", "- a", "1. a", "a  \nb", "    code", "a & b", "a\u00a0b", "[[person:x]]", "# t", ""):
         assert plain_paragraphs(text) is None, repr(text)
+
+
+EVERY_PATTERN = MarkdownRenderer()
+EVERY_PATTERN._markdown_for = lambda text: EVERY_PATTERN.md  # never leaves an inline pattern out
+
+
+@SETTINGS
+@given(pieces=st.lists(st.sampled_from(PROSE_PIECES + LINK_PIECES), max_size=16))
+def test_leaving_out_patterns_a_text_cannot_match_changes_nothing(pieces):
+    # Markdown without the inline patterns whose marks a text lacks renders it as Markdown with all of them.
+    text = "".join(pieces)
+    RENDERER.problems, EVERY_PATTERN.problems = [], []
+    assert RENDERER.render_fully(text) == EVERY_PATTERN.render_fully(text), repr(text)
+    assert RENDERER.problems == EVERY_PATTERN.problems, repr(text)
+
+
+def test_texts_without_marks_are_rendered_without_their_patterns():
+    for text, left_out in (
+        ("a [b](/c) d", {"backtick", "escape", "autolink", "automail", "entity", "em_strong"}),
+        ("a *b* & `c`", {"escape", "autolink", "automail", "link", "reference", "explainer-reference"}),
+    ):
+        names = {item.name for item in RENDERER._markdown_for(text).inlinePatterns._priority}
+        assert left_out.isdisjoint(names) and "linebreak" in names, text
+        assert RENDERER.render_fully(text) == EVERY_PATTERN.render_fully(text)
