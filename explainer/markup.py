@@ -67,10 +67,14 @@ def to_plain(text: str, lang: str, name_of: Callable[[str], str]) -> str:
 
     if "[" not in text and "*" not in text and "_" not in text:
         return " ".join(text.split())  # most summaries: nothing the substitutions below would find
-    flat = _ANY_REFERENCE.sub(replace, text)
-    # Links keep their words; emphasis marks go.
-    flat = _INLINE_LINK.sub(lambda match: match.group(1), flat)
-    return " ".join(_EMPHASIS.sub("", flat).split())
+    flat = _ANY_REFERENCE.sub(replace, text) if "[[" in text else text
+    # Links keep their words; emphasis marks go. Each search only where its marks are: scanning for
+    # emphasis costs ten times what splitting the words does.
+    if "](" in flat:
+        flat = _INLINE_LINK.sub(lambda match: match.group(1), flat)
+    if "*" in flat or "_" in flat:
+        flat = _EMPHASIS.sub("", flat)
+    return " ".join(flat.split())
 
 
 def check_url(url: str) -> str | None:
