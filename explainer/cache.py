@@ -189,17 +189,25 @@ class Cache:
         # An edit changes the records of a few entries; a record's shard follows its entry (the
         # second part of a tuple key), so an edit rewrites a shard or two, not the whole table.
         table = self._parts[name]
-        groups: list[dict] = [{} for _ in range(SHARDS)]
-        for key, value in table.items():
-            if key != HEADER:
-                groups[self._shard(key)][key] = value
         saved = self._saved_shards.setdefault(name, [{} for _ in range(SHARDS)])
         generations = self._generations.setdefault(name, [0] * SHARDS)
         generation = max(generations) + 1
-        for shard, records in enumerate(groups):
-            before = saved[shard]
-            if len(before) == len(records) and all(before.get(key, saved) is value for key, value in records.items()):
-                continue
+        # The records not saved as they are, and those gone, found in one pass over the table (70,000
+        # records on a large site): only their shards are grouped and written.
+        before: dict = {}
+        for records in saved:
+            before.update(records)
+        differ = [key for key, value in table.items() if before.get(key, before) is not value and key != HEADER]
+        groups: dict[int, dict] = {self._shard(key): {} for key in (*differ, *(before.keys() - table.keys()))}
+        if groups:
+            shard_of = self._shard_of
+            for key, value in table.items():
+                if key != HEADER:
+                    shard = shard_of.get(key)
+                    group = groups.get(self._shard(key) if shard is None else shard)
+                    if group is not None:
+                        group[key] = value
+        for shard, records in sorted(groups.items()):
             self._write(self._file(name, shard), (generation, records))
             saved[shard], generations[shard] = records, generation
         # Last: the shards written above count only once the index names their generation.

@@ -61,6 +61,33 @@ def test_changing_one_entrys_records_rewrites_one_shard(tmp_path: Path):
     assert Cache(tmp_path).part("fragments")[("ics", "event-7", "en")] == "edited"
 
 
+def test_removing_one_entrys_records_then_adding_some_rewrites_only_their_shards(tmp_path: Path):
+    cache = Cache(tmp_path)
+    table = cache.part("fragments")
+    table.update({(kind, f"event-{n}", "es"): f"{kind} {n}" for n in range(300) for kind in ("atom", "ics")})
+    table[HEADER] = ("key", [], [])
+    cache.changed("fragments")
+    cache.save()
+    before = shard_files(tmp_path, "fragments")
+
+    cache = Cache(tmp_path)
+    table = cache.part("fragments")
+    del table[("atom", "event-7", "es")], table[("ics", "event-7", "es")]
+    cache.changed("fragments")
+    cache.save()
+    removed = shard_files(tmp_path, "fragments")
+    assert len([name for name in removed if removed[name] != before[name]]) == 1
+    # The same process saves again: a new entry's records, and nothing else, are written.
+    table[("atom", "event-new", "es")] = "new"
+    cache.changed("fragments")
+    cache.save()
+    added = shard_files(tmp_path, "fragments")
+    assert len([name for name in added if added.get(name) != removed.get(name)]) == 1
+    again = Cache(tmp_path).part("fragments")
+    assert ("atom", "event-7", "es") not in again and again[("atom", "event-new", "es")] == "new"
+    assert len(again) == 600 - 2 + 1 + 1  # the header too
+
+
 def test_a_shard_written_without_its_index_is_left_out(tmp_path: Path):
     cache = Cache(tmp_path)
     table = cache.part("fragments")
