@@ -6,6 +6,7 @@ import concurrent.futures
 import contextlib
 import functools
 import hashlib
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from .content import HOME_FILE, Project, list_entry_files, read_entries, read_en
 from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, prepare_parts
 from .links import build_model, patch_model
-from .model import Model, SiteConfig, Source
+from .model import Entry, Model, SiteConfig, Source
 from .output import WriteReport, new_tree, write_file, write_site
 from .parallel import Background
 from .plan import Page, plan_pages
@@ -36,6 +37,7 @@ from .search import (
     stale_shards,
 )
 from .strings import Strings, read_strings
+from .timeline import timeline_facets
 from .trace import Inputs, Manifest, Memo, PageRecord, digest
 from .urls import Urls
 
@@ -142,11 +144,12 @@ def build(
         )
 
     # Read every entry (reusing what the cache parsed before), then resolve references into the model.
-    model, digests = read_model(project, site, strings, allow_missing, cache, read)
+    model, digests, kept_pages = _read_model(project, site, strings, allow_missing, cache, read)
     del read
 
-    # Plan the pages; render those whose inputs changed since they were written (all, when not writing).
-    snapshot = _snapshot_of(model, strings)
+    # Plan the pages (or take the kept plan of a patched model); render those whose inputs changed
+    # since they were written (all, when not writing).
+    snapshot = _snapshot_of(model, strings, kept_pages)
     urls, pages = snapshot.urls, list(snapshot.pages)
     env = environment_for(project, cache)
     inputs = Inputs(
@@ -158,10 +161,14 @@ def build(
     feeds = Background(
         functools.partial(make_feeds, cache, site_key, inputs, snapshot),
         apart=len(pages) >= FEEDS_APART_FROM,
-        then=functools.partial(_keep_parts_and_model, cache, project, model, digests, allow_missing) if save else None,
+        then=functools.partial(_keep_parts_and_model, cache, project, snapshot, digests, allow_missing)
+        if save
+        else None,
     )
-    # Whatever happens from here on, the process making the feeds has ended when the build does.
-    with feeds_closed(feeds):
+    # Whatever happens from here on, the process making the feeds has ended when the build does, and
+    # so has the thread indexing the pages for search.
+    with feeds_closed(feeds), concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer:
+        indexing: concurrent.futures.Future | None = None
         # A first build (no output folder yet) has its pages written into a new tree by the processes
         # that render them; the tree is renamed into place once complete, or removed.
         with new_tree(project.output) if write else contextlib.nullcontext() as tree:
@@ -175,51 +182,59 @@ def build(
             if rendered.errors:
                 raise BuildFailed(rendered.errors)
             _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
-            made: dict[str, bytes] = dict(rendered.outputs)
-            made.update(feeds.result())
-            made.update(read_static(project.layouts / "static"))
-            if not write:
-                if search:
-                    plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
-                    bundle, errors = index_pages(made, plan)
-                    if errors:
-                        raise BuildFailed(errors)
-                    made.update(bundle)
-                    made[STAMP] = search_stamp(plan)
-                return BuildResult(made, None, len(stale), site, lambda: snapshot)
+            if write:
+                searched = search_digests(previous, pages, rendered)
+                search_plan = {page.file: searched[page.file] for page in pages if page.searchable}
+            if write and search and index_now and tree is None:
+                # Pagefind indexes the pages just rendered (from memory) and the others (from the output
+                # folder) while the feeds are finished and the pages written; the new bundles are put in
+                # place once the pages are (`written` says whether they were: not if the build failed).
+                written: concurrent.futures.Future = concurrent.futures.Future()
+                indexing = indexer.submit(
+                    update_search_index, project.output, search_plan, fresh=rendered.outputs, written=written
+                )
+            with _told(written) if indexing is not None else contextlib.nullcontext():
+                made: dict[str, bytes] = dict(rendered.outputs)
+                made.update(feeds.result())
+                made.update(read_static(project.layouts / "static"))
+                if not write:
+                    if search:
+                        plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
+                        bundle, errors = index_pages(made, plan)
+                        if errors:
+                            raise BuildFailed(errors)
+                        made.update(bundle)
+                        made[STAMP] = search_stamp(plan)
+                    return BuildResult(made, None, len(stale), site, lambda: snapshot)
 
-            # Write only what changed; nothing was touched before this point. Search then indexes the written
-            # pages (rather than a second copy of them) and its bundle is written under pagefind/.
-            kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
-            # The files the last build left, if nothing has written the output since its record was saved:
-            # only those can be stale, and a large site's folders need not all be listed.
-            left = None
-            if last is not None and last.search == search and not unsaved:
-                left = last.files.keys()
-            cache.begin_writing(project.output)
-            report = write_site(
-                made,
-                project.output,
-                keep=f"{BUNDLE}/" if search else None,
-                kept=kept,
-                tree=tree,
-                in_tree=rendered.written,
-                previous=left,
-            )
-        searched = search_digests(previous, pages, rendered)
-        search_plan = {page.file: searched[page.file] for page in pages if page.searchable}
-        # Pagefind indexes the written pages while this process records them and saves the cache; the
-        # record of the whole build is completed once the index is in place, and saved last.
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer:
-            indexing = (
-                indexer.submit(update_search_index, project.output, search_plan) if search and index_now else None
-            )
-            manifest = record_pages(previous, pages, rendered, inputs, project.output, searched)
-            manifests.clear()
-            manifests[str(project.output)] = manifest
-            cache.changed("pages")
-            if save:
-                cache.save(leaving=("last",))
+                # Write only what changed; nothing was touched before this point.
+                kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
+                # The files the last build left, if nothing has written the output since its record was
+                # saved: only those can be stale, and a large site's folders need not all be listed.
+                left = None
+                if last is not None and last.search == search and not unsaved:
+                    left = last.files.keys()
+                cache.begin_writing(project.output)
+                report = write_site(
+                    made,
+                    project.output,
+                    keep=f"{BUNDLE}/" if search else None,
+                    kept=kept,
+                    tree=tree,
+                    in_tree=rendered.written,
+                    previous=left,
+                )
+        if indexing is None and search and index_now:
+            # A first build's pages are indexed once its tree is in place, from the written files.
+            indexing = indexer.submit(update_search_index, project.output, search_plan)
+        # While Pagefind indexes, this process records the pages and saves the cache; the record of the
+        # whole build is completed once the index is in place, and saved last.
+        manifest = record_pages(previous, pages, rendered, inputs, project.output, searched)
+        manifests.clear()
+        manifests[str(project.output)] = manifest
+        cache.changed("pages")
+        if save:
+            cache.save(leaving=("last",))
         # The result reads files back from the output folder when asked: a large site's pages are not
         # held in memory beyond this point (the cache is saved below with room to spare).
         names = [*kept, *rendered.written, *made]
@@ -253,12 +268,24 @@ def make_feeds(cache: Cache, site_key: str, inputs: Inputs, snapshot: Snapshot) 
 
 
 def _keep_parts_and_model(
-    cache: Cache, project: Project, model: Model, digests: Mapping[str, str], allow_missing: bool
+    cache: Cache, project: Project, snapshot: Snapshot, digests: Mapping[str, str], allow_missing: bool
 ) -> None:
-    # In the process that made the feeds, after sending them: their parts, and the model for the next
-    # build to patch (pickling a large site's model takes a third of a second, off the build's path).
-    keep_model(cache, project, model, digests, allow_missing)
+    # In the process that made the feeds, after sending them: their parts, and the model and its plan
+    # for the next build to patch (pickling a large site's model takes a third of a second, off the
+    # build's path).
+    keep_model(cache, project, snapshot, digests, allow_missing)
     cache.save(("parts", "snapshot", "model"))
+
+
+@contextlib.contextmanager
+def _told(written: concurrent.futures.Future):
+    # Tells the search indexer whether the block wrote the pages (it ran to its end) or not.
+    try:
+        yield
+    except BaseException:
+        written.set_result(False)
+        raise
+    written.set_result(True)
 
 
 @contextlib.contextmanager
@@ -270,13 +297,15 @@ def feeds_closed(feeds: Background):
         feeds.close()
 
 
-def _snapshot_of(model: Model, strings: Strings) -> Snapshot:
-    # The page plan of a model; two pages at one URL stop the build.
+def _snapshot_of(model: Model, strings: Strings, pages: tuple[Page, ...] | None = None) -> Snapshot:
+    # The page plan of a model (unless given, as kept); two pages at one URL stop the build.
     urls = Urls(model.site.base_url, strings)
-    pages, errors = plan_pages(model, urls)
-    if errors:
-        raise BuildFailed(errors)
-    return Snapshot(model, tuple(pages), strings, urls)
+    if pages is None:
+        planned, errors = plan_pages(model, urls)
+        if errors:
+            raise BuildFailed(errors)
+        pages = tuple(planned)
+    return Snapshot(model, pages, strings, urls)
 
 
 def environment_for(project: Project, cache: Cache):
@@ -319,9 +348,22 @@ def read_model(
     When only a few existing entries changed since a model was kept in the cache, that model with
     them read anew is the answer (see `_patched_model`).
     """
+    model, digests, _ = _read_model(project, site, strings, allow_missing, cache, read)
+    return model, digests
+
+
+def _read_model(
+    project: Project,
+    site: SiteConfig,
+    strings: Strings,
+    allow_missing: bool,
+    cache: Cache,
+    read: Mapping[str, bytes] | None = None,
+) -> tuple[Model, dict[str, str], tuple[Page, ...] | None]:
+    # read_model, and the page plan kept with a patched model when the edits leave it as it was.
     listed = list_entry_files(project, site.languages, allow_missing=allow_missing, read=read)
     home_digest = _file_digest(project.content / HOME_FILE)
-    patched = _patched_model(project, site, allow_missing, cache, listed, home_digest)
+    patched = _patched_model(project, site, strings, allow_missing, cache, listed, home_digest)
     if patched is not None:
         return patched
     files = read_entries(
@@ -344,37 +386,73 @@ def read_model(
         _replace_part(cache, "entries", files.memo)
     if len(checked) != known_texts:
         cache.changed("markdown")
-    return model, {**files.digests, "(home)": home_digest}
+    return model, {**files.digests, "(home)": home_digest}, None
 
 
 PATCHED_AT_MOST = 50
 """Past this many edited entries, reading the whole model is about as quick as patching the kept one."""
 
 
-def keep_model(cache: Cache, project: Project, model: Model, digests: Mapping[str, str], allow_missing: bool) -> None:
-    """Keep `model` in the cache with what it was read from, for a later build to patch (see `_patched_model`)."""
-    if (cache.peek("model") or {}).get("model") is model:
-        return  # the model kept already, used as it was
+def keep_model(
+    cache: Cache, project: Project, snapshot: Snapshot, digests: Mapping[str, str], allow_missing: bool
+) -> None:
+    """Keep the model and page plan of `snapshot` in the cache with what they were made from, for a later
+    build to patch (see `_patched_model`)."""
+    model, pages = snapshot.model, snapshot.pages
+    kept = cache.peek("model") or {}
+    if kept.get("model") is model and kept["plan"]["pages"] is pages:
+        return  # the model and plan kept already, used as they were
     texts = {
         source.text_file: _file_digest(project.root / source.text_file) for source in model.sources if source.text_file
     }
     files = {entry.file: (digests[entry.id], entry.id) for entry in model.entries.values()}
-    about = (repr(model.site), allow_missing, digests["(home)"], sorted(texts.items()), sorted(files.items()))
+    about = (repr(model.site), allow_missing, digests["(home)"])
+    plan_key = _plan_key(model.site, snapshot.strings)
+    if _behind_by(cache.peek("snapshot"), kept, about, texts, files, plan_key) < KEPT_BEHIND_AT_MOST:
+        # The kept model and plan patched with the few entries edited since are these: pickling 10,000
+        # entries on every edit would cost the next build's processor time a third of a second.
+        return
     # The model is saved apart from what it was read from (loaded first, to decide); both carry the
     # same token, so that a save cut short between the two never pairs a model with another's files.
-    token = digest(repr(about))
-    _replace_part(cache, "snapshot", {"token": token, "about": about[:3], "texts": texts, "files": files})
-    _replace_part(cache, "model", {"token": token, "model": model})
+    token = digest(repr((*about, sorted(texts.items()), sorted(files.items()))))
+    _replace_part(cache, "snapshot", {"token": token, "about": about, "texts": texts, "files": files})
+    for page in pages:
+        page.plan_digest  # noqa: B018 (kept with each page: the next build compares it with the page's record)
+    plan = {"pages": pages, "key": plan_key, "facets": _facet_keys(model)}
+    _replace_part(cache, "model", {"token": token, "model": model, "plan": plan})
+
+
+KEPT_BEHIND_AT_MOST = 10
+"""A kept model is saved anew once this many entries were edited since it was (see `keep_model`)."""
+
+
+def _behind_by(snapshot: dict | None, kept: dict, about: tuple, texts: dict, files: dict, plan_key: str) -> float:
+    # How many entry files changed since the kept model was read from them: infinite when it cannot be
+    # patched into the model now built (another entry set, settings, home page or source texts), or
+    # when its plan was made with other URLs.
+    if (
+        not snapshot
+        or not kept
+        or snapshot["token"] != kept["token"]
+        or snapshot["about"] != about
+        or snapshot["texts"] != texts
+        or kept["plan"]["key"] != plan_key
+        or snapshot["files"].keys() != files.keys()
+    ):
+        return math.inf
+    known = snapshot["files"]
+    return sum(1 for name, key in files.items() if known[name] != key)
 
 
 def _patched_model(
     project: Project,
     site: SiteConfig,
+    strings: Strings,
     allow_missing: bool,
     cache: Cache,
     listed: tuple[list, list[ContentError]],
     home_digest: str,
-) -> tuple[Model, dict[str, str]] | None:
+) -> tuple[Model, dict[str, str], tuple[Page, ...] | None] | None:
     # The model kept by an earlier build, with the entries whose files changed since read anew: what a
     # full read gives (patch_model checks them as build_model would), at a fraction of its cost on a
     # large site. Only for edits of existing entries other than sources, with the same site settings,
@@ -402,7 +480,7 @@ def _patched_model(
     stored = cache.part("model")
     if stored.get("token") != kept["token"]:
         return None
-    model = stored["model"]
+    model = kept_model = stored["model"]
     entries = []
     for cls, path, shown, raw, entry_id in edited:
         entry, errors = read_entry(cls, path, shown, site.languages, allow_missing=allow_missing, raw=raw)
@@ -413,7 +491,38 @@ def _patched_model(
         model, errors = patch_model(model, entries)
         if model is None or errors:
             return None
-    return model, {**digests, "(home)": home_digest}
+    return model, {**digests, "(home)": home_digest}, _kept_plan(stored["plan"], kept_model, model, entries, strings)
+
+
+def _kept_plan(plan: dict, kept: Model, model: Model, edited: list[Entry], strings: Strings) -> tuple[Page, ...] | None:
+    # The kept model's pages, the edited entries' own pages showing their new versions: the plan that
+    # planning the patched model gives when the edits leave what it is made of as it was (the URLs'
+    # words, each entry's languages, the entries and their order, the timeline's filters).
+    if plan["key"] != _plan_key(model.site, strings):
+        return None
+    ids = {entry.id for entry in edited}
+    if any(entry.untranslated != kept.entries[entry.id].untranslated for entry in edited):
+        return None
+    # Pages hold the kept model's entries: every one not edited must be the patched model's too.
+    if list(model.entries) != list(kept.entries) or any(
+        model.entries[key] is not entry for key, entry in kept.entries.items() if key not in ids
+    ):
+        return None
+    if plan["facets"] != _facet_keys(model):
+        return None
+    return tuple(
+        replace(page, entry=model.entries[page.entry.id]) if page.entry is not None and page.entry.id in ids else page
+        for page in plan["pages"]
+    )
+
+
+def _plan_key(site: SiteConfig, strings: Strings) -> str:
+    # Besides the model: what the pages' URLs are made of, and the size of the search index's bundles.
+    return digest(repr(site), repr(_path_strings(strings)), _search.SHARD_PAGES)
+
+
+def _facet_keys(model: Model) -> tuple:
+    return tuple(facet.key for facet in timeline_facets(model))
 
 
 def _inputs_stamp(
@@ -494,7 +603,7 @@ def stale_pages(manifest: Manifest, pages: list[Page], inputs: Inputs, output: P
         record = manifest.records.get(page.file)
         if (
             record is None
-            or record.plan != _plan_of(page)
+            or record.plan != page.plan_digest
             or not changed.isdisjoint(record.reads)
             or not _unaltered(f"{output}/{page.file}", record)
         ):
@@ -533,25 +642,9 @@ def record_pages(
         status = (output / page.file).stat()
         numbered = manifest.numbered(rendered.reads[page.file], inputs, numbers)
         manifest.records[page.file] = PageRecord(
-            _plan_of(page), numbered, status.st_size, status.st_mtime_ns, searched[page.file]
+            page.plan_digest, numbered, status.st_size, status.st_mtime_ns, searched[page.file]
         )
     return manifest
-
-
-def _plan_of(page: Page) -> str:
-    return digest(
-        (
-            page.path,
-            page.lang,
-            page.template,
-            page.key,
-            page.entry.id if page.entry else None,
-            page.fallback,
-            sorted(page.alternates.items()),
-            sorted(page.translations.items()),
-            page.search_bundles,
-        )
-    )
 
 
 def _unaltered(path: str, record: PageRecord) -> bool:
@@ -625,12 +718,20 @@ class SiteFiles(Mapping):
         return len(self.names)
 
 
-def update_search_index(output: Path, plan: Plan | None = None) -> tuple[WriteReport, list[str]]:
+def update_search_index(
+    output: Path,
+    plan: Plan | None = None,
+    *,
+    fresh: Mapping[str, bytes] | None = None,
+    written: concurrent.futures.Future | None = None,
+) -> tuple[WriteReport, list[str]]:
     """Index the shards of `output` whose pages changed since they were indexed; return what changed
     and the names of every file of the index.
 
     `plan` names the pages to index and their digests (read from `output` when not given). `serve`
     calls this after the pages are written and the browser reloaded, so that a save shows at once.
+    A build calls it before writing: `fresh` holds the pages it is about to write, indexed from there,
+    and the new bundles are put in place once `written` is true (never, if it is false).
     """
     if plan is None:
         plan = _search_plan_on_disk(output)
@@ -644,7 +745,9 @@ def update_search_index(output: Path, plan: Plan | None = None) -> tuple[WriteRe
         return WriteReport((), (), len(kept) + 1), [*kept, STAMP]
     bundle: dict[str, bytes] = {}
     moved: list[str] = []
-    with indexed_shards(output, plan, stale) as (folders, errors):
+    with indexed_shards(output, plan, stale, fresh) as (folders, errors):
+        if written is not None and not written.result():
+            return WriteReport((), (), 0), []  # the pages were not written: neither is their index
         if errors:
             raise BuildFailed(errors)
         for shard, folder in folders.items():

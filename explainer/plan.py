@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -9,6 +10,7 @@ from .errors import ContentError
 from .model import Agreement, Entry, Event, Model, Organization, Person
 from .search import bundle_path, shard_count, shard_of
 from .timeline import timeline_facets
+from .trace import digest
 from .urls import SECTIONS, Urls, output_file
 
 SEARCHABLE = ("home", "glossary", "sources")
@@ -41,6 +43,24 @@ class Page:
     def file(self) -> str:
         """Return the output file that serves this page."""
         return output_file(self.path)
+
+    @functools.cached_property
+    def plan_digest(self) -> str:
+        """Return a digest of what the page is planned as: a page whose plan changed is made again."""
+        # Kept with the page when a large site's plan is kept between builds (see pipeline.keep_model).
+        return digest(
+            (
+                self.path,
+                self.lang,
+                self.template,
+                self.key,
+                self.entry.id if self.entry else None,
+                self.fallback,
+                sorted(self.alternates.items()),
+                sorted(self.translations.items()),
+                self.search_bundles,
+            )
+        )
 
     @property
     def searchable(self) -> bool:

@@ -110,21 +110,29 @@ def stale_shards(plan: Plan, stamp: bytes | None) -> list[int]:
 
 
 @contextlib.contextmanager
-def indexed_shards(site: Path, plan: Plan, shards: list[int]) -> Iterator[tuple[dict[int, Path], list[ContentError]]]:
+def indexed_shards(
+    site: Path, plan: Plan, shards: list[int], fresh: Mapping[str, bytes] | None = None
+) -> Iterator[tuple[dict[int, Path], list[ContentError]]]:
     """Run Pagefind over the pages of some shards of a built folder; give each shard's bundle folder.
 
     The folders are beside `site` (on its file system, so that they can be moved into it) and are
     removed when the context ends. Pagefind reads each page's <html lang> and indexes only elements
-    marked data-pagefind-body.
+    marked data-pagefind-body. `fresh` holds pages (by file) as they are about to be written in
+    `site`: those are indexed from here rather than from the folder.
     """
     pages = shards_of(plan)
+    fresh = fresh or {}
     with tempfile.TemporaryDirectory(prefix=".explainer-search-", dir=site.parent) as scratch:
 
         def index(shard: int) -> list[ContentError]:
             # The pages are linked into each shard's folder rather than copied.
             folder = Path(scratch) / f"shard-{shard}"
             for name in pages[shard]:
-                _link(site / name, folder / name)
+                if name in fresh:
+                    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                    (folder / name).write_bytes(fresh[name])
+                else:
+                    _link(site / name, folder / name)
             return _run_pagefind(folder, Path(scratch) / f"bundle-{shard}")
 
         # Two Pagefind processes at a time keep both cores busy (one alone waits on its own reading).

@@ -245,7 +245,7 @@ def test_a_save_during_a_build_is_built_by_the_next_one(tmp_path: Path, monkeypa
     project = copy_real_site(tmp_path / "site")
     build(project, search=False)
     event = project.content / "events/confirmacion-johnson-embajador.yml"
-    real_read_model = pipeline.read_model
+    real_read_model = pipeline._read_model
 
     def read_then_save(*args, **kwargs):
         # The editor saves right after the build has read the entries.
@@ -254,9 +254,9 @@ def test_a_save_during_a_build_is_built_by_the_next_one(tmp_path: Path, monkeypa
         return result
 
     replace_in(event, "Ronald Johnson como embajador", "Ronald Johnson, embajador")
-    monkeypatch.setattr(pipeline, "read_model", read_then_save)
+    monkeypatch.setattr(pipeline, "_read_model", read_then_save)
     build(project, search=False)
-    monkeypatch.setattr(pipeline, "read_model", real_read_model)
+    monkeypatch.setattr(pipeline, "_read_model", real_read_model)
     again = build(project, search=False)
     assert again.rendered > 0
     page = (project.output / "es/cronologia/confirmacion-johnson-embajador/index.html").read_text("utf-8")
@@ -392,3 +392,34 @@ def test_retitling_a_citer_makes_only_its_own_run_of_the_sources_page_again(tmp_
     in_runs = [entry for entry in made if entry not in vias]
     assert in_runs.count("marco-rubio") == 2 and len(in_runs) <= 4, in_runs
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+def test_a_build_failing_while_its_pages_are_indexed_leaves_the_site_and_its_index_as_they_were(
+    tmp_path: Path, monkeypatch
+):
+    # Pagefind starts on an edit's pages before they are written; its bundles go in only once they are.
+    project = copy_real_site(tmp_path / "incremental")
+    build(project)
+    before = tree_digest(project.output)
+    replace_in(
+        project.content / "events/confirmacion-johnson-embajador.yml",
+        "El Senado confirma a Ronald Johnson",
+        "El Senado estadounidense confirma a Ronald Johnson",
+    )
+    indexed = []
+    real_index = explainer.search._run_pagefind
+
+    def run_pagefind(*args):
+        indexed.append(args)
+        return real_index(*args)
+
+    def make_feeds(*args):
+        raise RuntimeError("the feeds failed")
+
+    monkeypatch.setattr(explainer.search, "_run_pagefind", run_pagefind)
+    monkeypatch.setattr(pipeline, "make_feeds", make_feeds)
+    with pytest.raises(RuntimeError, match="the feeds failed"):
+        build(project)
+    assert indexed, "the edited page's bundle was being indexed when the build failed"
+    assert tree_digest(project.output) == before
+    assert not list(project.output.parent.glob(".explainer-search-*")), "no scratch folder left"
