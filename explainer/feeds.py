@@ -61,7 +61,7 @@ def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo)
     etree.indent(feed)
     head = etree.tostring(feed, encoding="unicode").removesuffix("</feed>")
     # Each entry's XML is kept between builds; an edit redoes only the entries it touches.
-    entries = [memo.get(*_atom_job(event, urls, lang)) for event in events]
+    entries = memo.get_all(_atom_job(event, urls, lang) for event in events)
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + head + "".join(entries) + "</feed>\n").encode("utf-8")
 
 
@@ -106,7 +106,7 @@ def calendar(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) 
     cal.add("x-wr-calname", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
     end = b"END:VCALENDAR\r\n"
     head = cal.to_ical().removesuffix(end)
-    items = [memo.get(*_ics_job(event, urls, lang)) for event in model.events if event.date.precision != "year"]
+    items = memo.get_all(_ics_job(event, urls, lang) for event in model.events if event.date.precision != "year")
     return head + b"".join(items) + end
 
 
@@ -139,7 +139,7 @@ def _span(date: PartialDate) -> tuple[datetime.date, datetime.date]:
 
 def data_export(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
     """Return every entry in one language as JSON, with ids, links, citations and back-references."""
-    records = [memo.get(*_json_job(entry, urls, lang)) for entry in model.entries.values()]
+    records = memo.get_all(_json_job(entry, urls, lang) for entry in model.entries.values())
     # Laid out as json.dumps(indent=2, sort_keys=True) lays out the whole document, a record at a time.
     entries = "[\n    " + ",\n    ".join(records) + "\n  ]" if records else "[]"
     return (
@@ -266,12 +266,12 @@ def sitemap(pages: list[Page], model: Model, urls: Urls, memo: Memo) -> bytes | 
     if "://" not in urls.base_url:
         return None
     # Each page's <url> element is kept between builds, as the feed's entries are.
-    parts = [
-        memo.get(*_sitemap_job(page, urls))
+    parts = memo.get_all(
+        _sitemap_job(page, urls)
         for page in pages
         # Not-found pages are not content; untranslated stand-ins point to their original instead.
         if not (page.template.endswith("404.html") or page.fallback)
-    ]
+    )
     if not parts:
         return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="{SITEMAP}" />\n'.encode()
     namespaces = f'xmlns="{SITEMAP}"' + (f' xmlns:xhtml="{XHTML}"' if any("<xhtml:" in part for part in parts) else "")
@@ -314,7 +314,8 @@ def _sitemap_job(page: Page, urls: Urls) -> Job:
         etree.indent(url, level=1)
         return "  " + etree.tostring(url, encoding="unicode") + "\n"
 
-    return ("sitemap", page.file, page.key, page.fallback, tuple(sorted(page.alternates.items()))), compute
+    # Named by the page's plan (its path, key, fallback and alternates among it), kept with the plan.
+    return ("sitemap", page.file, page.plan_digest), compute
 
 
 def prepare_parts(model: Model, urls: Urls, pages: list[Page], memo: Memo) -> int:

@@ -365,6 +365,22 @@ class Memo:
             name, lambda recorder: compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
         ).value
 
+    def get_all(self, jobs: Iterable[tuple[object, Callable[[TrackedModel, TrackedStrings], T]]]) -> list[T]:
+        """Return the result of each (name, compute) as `get` would, in one loop (a large site's feeds
+        are made of 70,000 parts, nearly all kept: two calls per part were most of their time)."""
+        records, previous, changed = self.next.records, self.previous.records, self.changed
+        values = []
+        for name, compute in jobs:
+            record = records.get(name)
+            if record is None:
+                record = previous.get(name)
+                if record is None or not changed.isdisjoint(record.reads):
+                    values.append(self.get(name, compute))
+                    continue
+                records[name] = record
+            values.append(record.value)
+        return values
+
     def kept_records(self) -> dict:
         """Return the records to keep for the next build: this build's, and the last build's that this one
         did not need but that are still valid and belong to an entry that still exists.
