@@ -139,12 +139,12 @@ def build(
             WriteReport((), (), last.total),
             0,
             site,
-            lambda: _snapshot_of(read_model(project, site, strings, allow_missing, cache)[0], strings),
+            functools.partial(_read_snapshot, project, site, strings, allow_missing, cache),
             last.search_plan,
         )
 
     # Read every entry (reusing what the cache parsed before), then resolve references into the model.
-    model, digests, kept_pages = _read_model(project, site, strings, allow_missing, cache, read)
+    model, digests, kept_pages = read_model(project, site, strings, allow_missing, cache, read)
     del read
 
     # Plan the pages (or take the kept plan of a patched model); render those whose inputs changed
@@ -297,6 +297,12 @@ def feeds_closed(feeds: Background):
         feeds.close()
 
 
+def _read_snapshot(project: Project, site: SiteConfig, strings: Strings, allow_missing: bool, cache: Cache) -> Snapshot:
+    # What a build that found nothing to do was built from, read when asked for (serve asks).
+    model, _, kept_pages = read_model(project, site, strings, allow_missing, cache)
+    return _snapshot_of(model, strings, kept_pages)
+
+
 def _snapshot_of(model: Model, strings: Strings, pages: tuple[Page, ...] | None = None) -> Snapshot:
     # The page plan of a model (unless given, as kept); two pages at one URL stop the build.
     urls = Urls(model.site.base_url, strings)
@@ -341,26 +347,14 @@ def read_model(
     allow_missing: bool,
     cache: Cache,
     read: Mapping[str, bytes] | None = None,
-) -> tuple[Model, dict[str, str]]:
-    """Read every entry and the home page, resolve references; return the model and each entry's digest.
+) -> tuple[Model, dict[str, str], tuple[Page, ...] | None]:
+    """Read every entry and the home page, resolve references; return the model, each entry's digest,
+    and its page plan if kept (else None: plan it).
 
     `read` holds files' bytes already read in this build (by path), so that they are not read twice.
     When only a few existing entries changed since a model was kept in the cache, that model with
-    them read anew is the answer (see `_patched_model`).
+    them read anew is the answer (see `_patched_model`), with the plan kept beside it if it still holds.
     """
-    model, digests, _ = _read_model(project, site, strings, allow_missing, cache, read)
-    return model, digests
-
-
-def _read_model(
-    project: Project,
-    site: SiteConfig,
-    strings: Strings,
-    allow_missing: bool,
-    cache: Cache,
-    read: Mapping[str, bytes] | None = None,
-) -> tuple[Model, dict[str, str], tuple[Page, ...] | None]:
-    # read_model, and the page plan kept with a patched model when the edits leave it as it was.
     listed = list_entry_files(project, site.languages, allow_missing=allow_missing, read=read)
     home_digest = _file_digest(project.content / HOME_FILE)
     patched = _patched_model(project, site, strings, allow_missing, cache, listed, home_digest)

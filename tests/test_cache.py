@@ -32,21 +32,26 @@ def test_a_sharded_table_round_trips_with_its_header(tmp_path: Path):
     assert 1 < len(shard_files(tmp_path, "fragments")) <= SHARDS
 
 
-def test_changing_one_entrys_records_rewrites_one_shard(tmp_path: Path):
-    cache = Cache(tmp_path)
+def _saved_fragments(folder: Path, languages: tuple[str, ...]) -> dict[str, bytes]:
+    # Atom and ICS records of 300 events in a new cache's sharded table, saved; its shard files.
+    cache = Cache(folder)
     table = cache.part("fragments")
     table.update(
         {
             (kind, f"event-{n}", lang): f"{kind} {n}"
             for n in range(300)
             for kind in ("atom", "ics")
-            for lang in ("es", "en")
+            for lang in languages
         }
     )
     table[HEADER] = ("key", [], [])
     cache.changed("fragments")
     cache.save()
-    before = shard_files(tmp_path, "fragments")
+    return shard_files(folder, "fragments")
+
+
+def test_changing_one_entrys_records_rewrites_one_shard(tmp_path: Path):
+    before = _saved_fragments(tmp_path, ("es", "en"))
 
     cache = Cache(tmp_path)
     table = cache.part("fragments")
@@ -62,13 +67,7 @@ def test_changing_one_entrys_records_rewrites_one_shard(tmp_path: Path):
 
 
 def test_removing_one_entrys_records_then_adding_some_rewrites_only_their_shards(tmp_path: Path):
-    cache = Cache(tmp_path)
-    table = cache.part("fragments")
-    table.update({(kind, f"event-{n}", "es"): f"{kind} {n}" for n in range(300) for kind in ("atom", "ics")})
-    table[HEADER] = ("key", [], [])
-    cache.changed("fragments")
-    cache.save()
-    before = shard_files(tmp_path, "fragments")
+    before = _saved_fragments(tmp_path, ("es",))
 
     cache = Cache(tmp_path)
     table = cache.part("fragments")

@@ -245,7 +245,7 @@ def test_a_save_during_a_build_is_built_by_the_next_one(tmp_path: Path, monkeypa
     project = copy_real_site(tmp_path / "site")
     build(project, search=False)
     event = project.content / "events/confirmacion-johnson-embajador.yml"
-    real_read_model = pipeline._read_model
+    real_read_model = pipeline.read_model
 
     def read_then_save(*args, **kwargs):
         # The editor saves right after the build has read the entries.
@@ -254,9 +254,9 @@ def test_a_save_during_a_build_is_built_by_the_next_one(tmp_path: Path, monkeypa
         return result
 
     replace_in(event, "Ronald Johnson como embajador", "Ronald Johnson, embajador")
-    monkeypatch.setattr(pipeline, "_read_model", read_then_save)
+    monkeypatch.setattr(pipeline, "read_model", read_then_save)
     build(project, search=False)
-    monkeypatch.setattr(pipeline, "_read_model", real_read_model)
+    monkeypatch.setattr(pipeline, "read_model", real_read_model)
     again = build(project, search=False)
     assert again.rendered > 0
     page = (project.output / "es/cronologia/confirmacion-johnson-embajador/index.html").read_text("utf-8")

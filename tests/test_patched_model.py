@@ -36,34 +36,31 @@ KEPT_PLAN = PATCHED - {"URL segment in the string table"}
 the entries or the timeline's filters (on a site this small, a moved date changes no page)."""
 
 
+def _calls_of(monkeypatch, name: str) -> list:
+    """Return a list that gets an item each time the pipeline calls its function `name`."""
+    calls = []
+    real = getattr(pipeline, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, name, counted)
+    return calls
+
+
 @pytest.fixture
 def apart(monkeypatch):
     """Feeds made by a process of their own, which keeps the model, and a record of full reads."""
     monkeypatch.setenv("EXPLAINER_WORKERS", "2")
     monkeypatch.setattr(pipeline, "FEEDS_APART_FROM", 1)
-    full_reads = []
-    real = pipeline.read_entries
-
-    def read_entries(*args, **kwargs):
-        full_reads.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "read_entries", read_entries)
-    return full_reads
+    return _calls_of(monkeypatch, "read_entries")
 
 
 @pytest.fixture
 def plans(monkeypatch):
     """A record of the page plans made (rather than taken from the cache)."""
-    made = []
-    real = pipeline.plan_pages
-
-    def plan_pages(*args, **kwargs):
-        made.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "plan_pages", plan_pages)
-    return made
+    return _calls_of(monkeypatch, "plan_pages")
 
 
 def _build_in_new_process(project):
