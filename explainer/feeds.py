@@ -9,7 +9,6 @@ import datetime
 import json
 import uuid
 import xml.etree.ElementTree as etree
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import icalendar
@@ -19,9 +18,9 @@ from .links import all_citations
 from .metadata import hreflang_alternates, text_in, words
 from .model import Agreement, Entry, Event, Model, Organization, Person, Source, Term
 from .parallel import map_in_chunks
+from .parts import Job, Parts, compute_part
 from .plan import Page
 from .strings import Strings
-from .trace import Memo
 from .urls import Urls
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -44,13 +43,13 @@ def _instant(date: PartialDate) -> str:
     return f"{date.first_day().isoformat()}T00:00:00Z"
 
 
-def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
+def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes:
     """Return the Atom feed of the timeline in one language, newest first."""
     feed = etree.Element("feed", {"xmlns": ATOM, "xml:lang": lang})
     _child(feed, "title", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
     _child(feed, "subtitle", text_in(model, model.site.description, lang))
     _child(feed, "id", _urn(model, f"feed:{lang}"))
-    events = sorted(model.events, key=lambda e: (e.date, e.order, e.id), reverse=True)
+    events = _newest_first(model)
     _child(feed, "updated", _instant(events[0].date) if events else "1970-01-01T00:00:00Z")
     etree.SubElement(feed, "link", {"rel": "self", "href": urls.absolute(feed_paths(lang)["atom"])})
     etree.SubElement(
@@ -59,13 +58,21 @@ def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo)
     author = etree.SubElement(feed, "author")
     _child(author, "name", text_in(model, model.site.title, lang))
     etree.indent(feed)
-    head = etree.tostring(feed, encoding="unicode").removesuffix("</feed>")
+    head = '<?xml version="1.0" encoding="utf-8"?>\n' + etree.tostring(feed, encoding="unicode").removesuffix("</feed>")
     # Each entry's XML is kept between builds; an edit redoes only the entries it touches.
-    entries = memo.get_all(_atom_job(event, urls, lang) for event in events)
-    return ('<?xml version="1.0" encoding="utf-8"?>\n' + head + "".join(entries) + "</feed>\n").encode("utf-8")
+    names = [("atom", event.id, lang) for event in events]
+
+    def job(index: int) -> Job:
+        return _atom_job(events[index], urls, lang)
+
+    return parts.joined(feed_paths(lang)["atom"], head.encode(), names, job, b"</feed>\n")
 
 
-def _atom_entry(event: Event, model: Model, urls: Urls, strings: Strings, lang: str) -> str:
+def _newest_first(model: Model) -> list[Event]:
+    return sorted(model.events, key=lambda e: (e.date, e.order, e.id), reverse=True)
+
+
+def _atom_entry(event: Event, model: Model, urls: Urls, strings: Strings, lang: str) -> bytes:
     entry = etree.Element("entry")
     _child(entry, "title", text_in(model, event.title, lang))
     _child(entry, "id", _urn(model, f"event:{event.id}:{lang}"))
@@ -78,7 +85,7 @@ def _atom_entry(event: Event, model: Model, urls: Urls, strings: Strings, lang: 
     summary = f"{format_partial_date(event.date, lang)} ({status}). {words(model, event.summary, lang)}"
     _child(entry, "summary", summary)
     etree.indent(entry, level=1)
-    return "  " + etree.tostring(entry, encoding="unicode") + "\n"
+    return ("  " + etree.tostring(entry, encoding="unicode") + "\n").encode()
 
 
 def _child(parent: etree.Element, name: str, text: str) -> etree.Element:
@@ -93,7 +100,7 @@ def _urn(model: Model, name: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"explainer:{site}:{name}").urn
 
 
-def calendar(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
+def calendar(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes:
     """Return an ICS calendar of the events known to the day or the month, each an all-day event.
 
     An event known only to its year is left out: a year-long entry would fill every day of a reader's
@@ -106,8 +113,17 @@ def calendar(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) 
     cal.add("x-wr-calname", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
     end = b"END:VCALENDAR\r\n"
     head = cal.to_ical().removesuffix(end)
-    items = memo.get_all(_ics_job(event, urls, lang) for event in model.events if event.date.precision != "year")
-    return head + b"".join(items) + end
+    events = _in_calendar(model)
+    names = [("ics", event.id, lang) for event in events]
+
+    def job(index: int) -> Job:
+        return _ics_job(events[index], urls, lang)
+
+    return parts.joined(feed_paths(lang)["ics"], head, names, job, end)
+
+
+def _in_calendar(model: Model) -> list[Event]:
+    return [event for event in model.events if event.date.precision != "year"]
 
 
 def _calendar_event(event: Event, model: Model, urls: Urls, strings: Strings, lang: str) -> icalendar.Event:
@@ -137,16 +153,24 @@ def _span(date: PartialDate) -> tuple[datetime.date, datetime.date]:
     return start, (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-def data_export(model: Model, urls: Urls, strings: Strings, lang: str, memo: Memo) -> bytes:
+def data_export(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes:
     """Return every entry in one language as JSON, with ids, links, citations and back-references."""
-    records = memo.get_all(_json_job(entry, urls, lang) for entry in model.entries.values())
+    entries = list(model.entries.values())
     # Laid out as json.dumps(indent=2, sort_keys=True) lays out the whole document, a record at a time.
-    entries = "[\n    " + ",\n    ".join(records) + "\n  ]" if records else "[]"
-    return (
-        f'{{\n  "entries": {entries},\n  "language": {_dumps(lang)},\n'
+    tail = (
+        f'  "language": {_dumps(lang)},\n'
         f'  "licence": {_dumps(strings.get(lang, "data.licence"))},\n'
         f'  "site": {_dumps(text_in(model, model.site.title, lang))}\n}}\n'
     ).encode()
+    if not entries:
+        return b'{\n  "entries": [],\n' + tail
+    names = [("json", entry.id, lang) for entry in entries]
+
+    def job(index: int) -> Job:
+        return _json_job(entries[index], urls, lang)
+
+    head, tail = b'{\n  "entries": [\n    ', b"\n  ],\n" + tail
+    return parts.joined(feed_paths(lang)["json"], head, names, job, tail, separator=b",\n    ")
 
 
 def _dumps(value: object) -> str:
@@ -261,21 +285,30 @@ _FIELDS = {
 }
 
 
-def sitemap(pages: list[Page], model: Model, urls: Urls, memo: Memo) -> bytes | None:
+def sitemap(pages: list[Page], model: Model, urls: Urls, parts: Parts) -> bytes | None:
     """Return sitemap.xml with every page and its language alternates; None when URLs cannot be absolute."""
     if "://" not in urls.base_url:
         return None
     # Each page's <url> element is kept between builds, as the feed's entries are.
-    parts = memo.get_all(
-        _sitemap_job(page, urls)
-        for page in pages
-        # Not-found pages are not content; untranslated stand-ins point to their original instead.
-        if not (page.template.endswith("404.html") or page.fallback)
-    )
-    if not parts:
+    listed = _in_sitemap(pages)
+    if not listed:
         return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset xmlns="{SITEMAP}" />\n'.encode()
-    namespaces = f'xmlns="{SITEMAP}"' + (f' xmlns:xhtml="{XHTML}"' if any("<xhtml:" in part for part in parts) else "")
-    return f'<?xml version="1.0" encoding="utf-8"?>\n<urlset {namespaces}>\n{"".join(parts)}</urlset>\n'.encode()
+    # Language alternates are declared once, if a page has some (the first page has, unless the site
+    # has one language and no root page).
+    alternates = any(hreflang_alternates(page, model, urls) for page in listed)
+    namespaces = f'xmlns="{SITEMAP}"' + (f' xmlns:xhtml="{XHTML}"' if alternates else "")
+    head = f'<?xml version="1.0" encoding="utf-8"?>\n<urlset {namespaces}>\n'.encode()
+    names = [_sitemap_name(page) for page in listed]
+
+    def job(index: int) -> Job:
+        return _sitemap_job(listed[index], urls)
+
+    return parts.joined("sitemap.xml", head, names, job, b"</urlset>\n")
+
+
+def _in_sitemap(pages: list[Page]) -> list[Page]:
+    # Not-found pages are not content; untranslated stand-ins point to their original instead.
+    return [page for page in pages if not (page.template.endswith("404.html") or page.fallback)]
 
 
 def robots(urls: Urls, has_sitemap: bool) -> bytes:
@@ -284,10 +317,6 @@ def robots(urls: Urls, has_sitemap: bool) -> bytes:
     if has_sitemap:
         lines.append(f"Sitemap: {urls.absolute('sitemap.xml')}")
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-Job = tuple[object, Callable]
-"""A part of a feed, calendar, export or sitemap: its name in the memo, and how to compute it."""
 
 
 def _atom_job(event: Event, urls: Urls, lang: str) -> Job:
@@ -299,9 +328,10 @@ def _ics_job(event: Event, urls: Urls, lang: str) -> Job:
 
 
 def _json_job(entry: Entry, urls: Urls, lang: str) -> Job:
-    return ("json", entry.id, lang), lambda m, s: _dumps(_export(m.get(entry.id), m, urls, lang)).replace(
-        "\n", "\n    "
-    )
+    def compute(m, s):
+        return _dumps(_export(m.get(entry.id), m, urls, lang)).replace("\n", "\n    ").encode()
+
+    return ("json", entry.id, lang), compute
 
 
 def _sitemap_job(page: Page, urls: Urls) -> Job:
@@ -312,51 +342,77 @@ def _sitemap_job(page: Page, urls: Urls) -> Job:
             # Prefixed by name: the document declares xmlns:xhtml once, on <urlset>.
             etree.SubElement(url, "xhtml:link", {"rel": "alternate", "hreflang": lang, "href": urls.absolute(path)})
         etree.indent(url, level=1)
-        return "  " + etree.tostring(url, encoding="unicode") + "\n"
+        return ("  " + etree.tostring(url, encoding="unicode") + "\n").encode()
 
+    return _sitemap_name(page), compute
+
+
+def _sitemap_name(page: Page) -> tuple:
     # Named by the page's plan (its path, key, fallback and alternates among it), kept with the plan.
-    return ("sitemap", page.file, page.plan_digest), compute
+    return ("sitemap", page.file, page.plan_digest)
 
 
-def prepare_parts(model: Model, urls: Urls, pages: list[Page], memo: Memo) -> int:
-    """Compute across the cores the parts of feeds, calendars, exports and sitemap the memo lacks; return how many.
+def part_files(model: Model, urls: Urls, pages: list[Page]) -> dict[str, list[Job]]:
+    """Return the jobs computing every part of the feeds, calendars, exports and sitemap, by file."""
+    files: dict[str, list[Job]] = {}
+    for lang in model.site.languages:
+        paths = feed_paths(lang)
+        files[paths["atom"]] = [_atom_job(event, urls, lang) for event in _newest_first(model)]
+        files[paths["ics"]] = [_ics_job(event, urls, lang) for event in _in_calendar(model)]
+        files[paths["json"]] = [_json_job(entry, urls, lang) for entry in model.entries.values()]
+    if "://" in urls.base_url:
+        files["sitemap.xml"] = [_sitemap_job(page, urls) for page in _in_sitemap(pages)]
+    return files
+
+
+def parts_lacking(model: Model, urls: Urls, pages: list[Page], parts: Parts) -> int:
+    """Return how many parts of the feeds, calendars, exports and sitemap are to be computed, at most."""
+    wanted = {}
+    for lang in model.site.languages:
+        paths = feed_paths(lang)
+        wanted[paths["atom"]] = len(model.events)
+        wanted[paths["ics"]] = len(_in_calendar(model))
+        wanted[paths["json"]] = len(model.entries)
+    if "://" in urls.base_url:
+        wanted["sitemap.xml"] = len(_in_sitemap(pages))
+    lacking = 0
+    for file, count in wanted.items():
+        stale = parts.stale(file)
+        lacking += count if stale is None else stale
+    return lacking
+
+
+def prepare_parts(model: Model, urls: Urls, pages: list[Page], parts: Parts) -> int:
+    """Compute across the cores the parts of files not as the last build wrote them; return how many.
 
     Only worth it when many are missing (a first build): otherwise they are computed as needed.
     """
-    if memo.previous.records and memo.stale_records() < PARALLEL_FROM:
-        return 0  # an edit: listing every part to find the few it touched would cost more than they do
-    jobs: list[Job] = []
-    for lang in model.site.languages:
-        jobs += [_atom_job(event, urls, lang) for event in model.events]
-        jobs += [_ics_job(event, urls, lang) for event in model.events if event.date.precision != "year"]
-        jobs += [_json_job(entry, urls, lang) for entry in model.entries.values()]
-    if "://" in urls.base_url:
-        jobs += [
-            _sitemap_job(page, urls) for page in pages if not (page.template.endswith("404.html") or page.fallback)
-        ]
-    missing = [job for job in jobs if memo.lacks(job[0])]
+    if parts_lacking(model, urls, pages, parts) < PARALLEL_FROM:
+        return 0  # an edit: its few parts are computed as their files are made
+    missing = [
+        job for file, jobs in part_files(model, urls, pages).items() if parts.written(file) is None for job in jobs
+    ]
     if len(missing) < PARALLEL_FROM:
         return 0
 
     def compute(chunk: list[Job]) -> dict:
-        for name, function in chunk:
-            memo.get(name, function)
-        return memo.take_computed()
+        return {name: compute_part(model, strings, function) for name, function in chunk}
 
+    strings = parts.inputs.strings
     for computed in map_in_chunks(compute, missing, PARALLEL_FROM, CHUNK):
-        memo.adopt(computed)
+        parts.adopt(computed)
     return len(missing)
 
 
-def machine_outputs(model: Model, urls: Urls, strings: Strings, pages: list[Page], memo: Memo) -> dict[str, bytes]:
-    """Return the feeds, calendars, exports, sitemap and robots.txt by output path."""
+def machine_outputs(model: Model, urls: Urls, strings: Strings, pages: list[Page], parts: Parts) -> dict[str, bytes]:
+    """Return the feeds, calendars, exports, sitemap and robots.txt by output path (their layouts in `parts`)."""
     outputs: dict[str, bytes] = {}
     for lang in model.site.languages:
         paths = feed_paths(lang)
-        outputs[paths["atom"]] = atom_feed(model, urls, strings, lang, memo)
-        outputs[paths["ics"]] = calendar(model, urls, strings, lang, memo)
-        outputs[paths["json"]] = data_export(model, urls, strings, lang, memo)
-    site_map = sitemap(pages, model, urls, memo)
+        outputs[paths["atom"]] = atom_feed(model, urls, strings, lang, parts)
+        outputs[paths["ics"]] = calendar(model, urls, strings, lang, parts)
+        outputs[paths["json"]] = data_export(model, urls, strings, lang, parts)
+    site_map = sitemap(pages, model, urls, parts)
     if site_map is not None:
         outputs["sitemap.xml"] = site_map
     outputs["robots.txt"] = robots(urls, site_map is not None)

@@ -105,6 +105,8 @@ class Background(Generic[Result]):
             self._process.start()
             sender.close()
             self._connection = receiver
+        self.apart = self._process is not None
+        """Whether the computation has a process of its own (else `then` is the caller's to do)."""
 
     def result(self) -> Result:
         """Return the computation's result (computing it now if it has no process); raise what it raised."""
@@ -143,8 +145,9 @@ def _run_apart(function: Callable[[], object], then: Callable[[], None] | None, 
         message = (False, err)
     try:
         sender.send(message)
-    except Exception:  # noqa: BLE001 - an exception that cannot be pickled is sent as its text
-        sender.send((False, RuntimeError("".join(traceback.format_exception(message[1])))))
+    except Exception as err:  # noqa: BLE001 - what cannot be pickled is sent as text
+        failure = message[1] if not message[0] else err
+        sender.send((False, RuntimeError("".join(traceback.format_exception(failure)))))
     sender.close()
     if message[0] and then is not None:
         then()

@@ -16,11 +16,12 @@ from . import search as _search
 from .cache import HEADER, Cache
 from .content import HOME_FILE, Project, list_entry_files, read_entries, read_entry, read_home, read_site_config
 from .errors import BuildFailed, ContentError
-from .feeds import machine_outputs, prepare_parts
+from .feeds import machine_outputs, parts_lacking, prepare_parts
 from .links import build_model, patch_model
 from .model import Entry, Model, SiteConfig, Source
 from .output import WriteReport, new_tree, write_file, write_site
 from .parallel import Background
+from .parts import Made, Parts
 from .plan import Page, plan_pages
 from .render import derived_inputs, make_environment, render_pages
 from .search import (
@@ -156,14 +157,14 @@ def build(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
     site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
-    # Feeds, calendars, exports and the sitemap, from parts of each entry kept in the cache: on a large
-    # site a process of their own makes them while this one finds and renders the pages.
+    # Feeds, calendars, exports and the sitemap, made of parts of each entry: those whose reads did not
+    # change are copied from the files the last build wrote. On a large site with many parts to compute
+    # (a first build), a process of their own makes them while this one finds and renders the pages.
+    parts = Parts(cache.part("feeds"), site_key, inputs, project.output if write else None)
     feeds = Background(
-        functools.partial(make_feeds, cache, site_key, inputs, snapshot),
-        apart=len(pages) >= FEEDS_APART_FROM,
-        then=functools.partial(_keep_parts_and_model, cache, project, snapshot, digests, allow_missing)
-        if save
-        else None,
+        functools.partial(make_feeds, parts, snapshot),
+        apart=len(pages) >= FEEDS_APART_FROM and parts_lacking(model, urls, pages, parts) >= PARTS_APART_FROM,
+        then=functools.partial(_keep_model_apart, cache, project, snapshot, digests, allow_missing) if save else None,
     )
     # Whatever happens from here on, the process making the feeds has ended when the build does, and
     # so has the thread indexing the pages for search.
@@ -195,7 +196,8 @@ def build(
                 )
             with _told(written) if indexing is not None else contextlib.nullcontext():
                 made: dict[str, bytes] = dict(rendered.outputs)
-                made.update(feeds.result())
+                machine, layouts = feeds.result()
+                made.update(machine)
                 made.update(read_static(project.layouts / "static"))
                 if not write:
                     if search:
@@ -224,6 +226,8 @@ def build(
                     in_tree=rendered.written,
                     previous=left,
                 )
+                # Where each part of the feeds lies in them, for the next build to copy those it keeps.
+                _replace_part(cache, "feeds", layouts.kept(project.output))
         if indexing is None and search and index_now:
             # A first build's pages are indexed once its tree is in place, from the written files.
             indexing = indexer.submit(update_search_index, project.output, search_plan)
@@ -233,6 +237,8 @@ def build(
         manifests.clear()
         manifests[str(project.output)] = manifest
         cache.changed("pages")
+        if save and not feeds.apart and len(pages) >= FEEDS_APART_FROM:
+            keep_model(cache, project, snapshot, digests, allow_missing)  # as the feeds' process would have
         if save:
             cache.save(leaving=("last",))
         # The result reads files back from the output folder when asked: a large site's pages are not
@@ -256,25 +262,25 @@ def build(
         return BuildResult(outputs, report, len(stale), site, lambda: snapshot, search_plan)
 
 
-def make_feeds(cache: Cache, site_key: str, inputs: Inputs, snapshot: Snapshot) -> dict[str, bytes]:
-    """Return the feeds, calendars, exports and sitemap, reusing each entry's parts kept in `cache` if unchanged."""
+PARTS_APART_FROM = 2000
+"""From this many parts to compute, a large site's feeds are made by a process of their own."""
+
+
+def make_feeds(parts: Parts, snapshot: Snapshot) -> tuple[dict[str, bytes], Made]:
+    """Return the feeds, calendars, exports and sitemap by path, and where their parts lie in them."""
     model, strings, urls, pages = snapshot.model, snapshot.strings, snapshot.urls, list(snapshot.pages)
-    memo = Memo(_manifest_in(cache.part("parts")), site_key, inputs, model, strings)
     # A first build computes its parts across the cores before assembling them.
-    prepare_parts(model, urls, pages, memo)
-    outputs = machine_outputs(model, urls, strings, pages, memo)
-    _replace_part(cache, "parts", {**memo.kept_records(), HEADER: memo.next.numbering()})
-    return outputs
+    prepare_parts(model, urls, pages, parts)
+    return machine_outputs(model, urls, strings, pages, parts), parts.made()
 
 
-def _keep_parts_and_model(
+def _keep_model_apart(
     cache: Cache, project: Project, snapshot: Snapshot, digests: Mapping[str, str], allow_missing: bool
 ) -> None:
-    # In the process that made the feeds, after sending them: their parts, and the model and its plan
-    # for the next build to patch (pickling a large site's model takes a third of a second, off the
-    # build's path).
+    # In the process that made the feeds, after sending them: the model and its plan for the next
+    # build to patch (pickling a large site's model takes a third of a second, off the build's path).
     keep_model(cache, project, snapshot, digests, allow_missing)
-    cache.save(("parts", "snapshot", "model"))
+    cache.save(("snapshot", "model"))
 
 
 @contextlib.contextmanager

@@ -345,8 +345,8 @@ T = TypeVar("T")
 class Memo:
     """Results of computations over the model, reused by the next build while nothing they read changed.
 
-    Used for the parts of feeds and exports that each entry contributes: on a large site, redoing
-    them all for every edit would cost more than the pages the edit touches.
+    Used for the parts of pages that many pages repeat (an event's item on the timeline and its year's
+    page): on a large site, redoing them all for every edit would cost more than the pages it touches.
     """
 
     def __init__(self, previous: Manifest | None, key: str, inputs: Inputs, model: Model, strings: Strings):
@@ -358,28 +358,6 @@ class Memo:
         self.model = model
         self.strings = strings
         self.computed: dict[object, tuple[frozenset[Read], object]] = {}
-
-    def get(self, name: object, compute: Callable[[TrackedModel, TrackedStrings], T]) -> T:
-        """Return the result named `name`: the last build's if what it read is unchanged, else computed."""
-        return self._record(
-            name, lambda recorder: compute(TrackedModel(self.model, recorder), TrackedStrings(self.strings, recorder))
-        ).value
-
-    def get_all(self, jobs: Iterable[tuple[object, Callable[[TrackedModel, TrackedStrings], T]]]) -> list[T]:
-        """Return the result of each (name, compute) as `get` would, in one loop (a large site's feeds
-        are made of 70,000 parts, nearly all kept: two calls per part were most of their time)."""
-        records, previous, changed = self.next.records, self.previous.records, self.changed
-        values = []
-        for name, compute in jobs:
-            record = records.get(name)
-            if record is None:
-                record = previous.get(name)
-                if record is None or not changed.isdisjoint(record.reads):
-                    values.append(self.get(name, compute))
-                    continue
-                records[name] = record
-            values.append(record.value)
-        return values
 
     def kept_records(self) -> dict:
         """Return the records to keep for the next build: this build's, and the last build's that this one
@@ -398,10 +376,6 @@ class Memo:
             and self.changed.isdisjoint(record.reads)
         }
         return {**kept, **self.next.records}
-
-    def stale_records(self) -> int:
-        """Return how many of the last build's results read something that has changed since."""
-        return sum(1 for record in self.previous.records.values() if not self.changed.isdisjoint(record.reads))
 
     def lacks(self, name: object) -> bool:
         """Return whether the result named `name` would have to be computed."""

@@ -215,7 +215,7 @@ from explainer.pipeline import build, project_at
 for module in (content, feeds, links, render):
     module.PARALLEL_FROM = 1
 # The feeds made by a process of their own, which computes their parts across the cores too.
-pipeline.FEEDS_APART_FROM = 1
+pipeline.FEEDS_APART_FROM = pipeline.PARTS_APART_FROM = 1
 # Many chunks of pages and of feed parts, each worker taking several.
 render.CHUNK, feeds.CHUNK = 5, 7
 assert parallel.workers() == 2

@@ -54,6 +54,8 @@ def apart(monkeypatch):
     """Feeds made by a process of their own, which keeps the model, and a record of full reads."""
     monkeypatch.setenv("EXPLAINER_WORKERS", "2")
     monkeypatch.setattr(pipeline, "FEEDS_APART_FROM", 1)
+    # Apart whenever a part is to be computed; a build with none to compute makes them itself.
+    monkeypatch.setattr(pipeline, "PARTS_APART_FROM", 1)
     return _calls_of(monkeypatch, "read_entries")
 
 

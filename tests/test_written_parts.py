@@ -1,0 +1,152 @@
+"""The parts of the feeds, calendars, exports and sitemap are kept between builds without their bytes:
+a build copies the parts whose reads did not change from the files the last build wrote (see parts.py).
+
+Copying a part from a file is only right if the file is as that build wrote it; these tests change
+the files, the order of their parts and the builds in between, and compare with a clean build.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from explainer import feeds, pipeline
+from explainer.cache import Cache
+from explainer.pipeline import build
+from tests.test_incremental import (
+    assert_same_files,
+    clean_build_of,
+    copy_real_site,
+    edit_entry_text,
+    move_event_date,
+)
+
+EDITED = "confirmacion-johnson-embajador"
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """The ids of the entries whose JSON export part was computed, one item per language."""
+    ids = []
+    real = feeds._export
+
+    def counted(entry, *args):
+        ids.append(entry.id)
+        return real(entry, *args)
+
+    monkeypatch.setattr(feeds, "_export", counted)
+    return ids
+
+
+def _build_in_new_process(project, **options):
+    # A new Cache object reads what the last build saved, as a new process does.
+    return build(project, search=False, cache=Cache.at(project.root), **options)
+
+
+def test_an_edit_computes_only_its_parts_and_takes_the_others_from_the_files(tmp_path: Path, computed):
+    project = copy_real_site(tmp_path / "site")
+    _build_in_new_process(project)
+    entries = len(set(computed))
+    assert entries > 50
+    # Kept without their bytes: the cache holds where each part lies and what it read.
+    kept = Cache.at(project.root).part("feeds")["files"]
+    assert sum(len(written.layout.names) for written in kept.values()) > 2 * entries
+    described = sum((project.output / file).stat().st_size for file in kept)
+    assert (project.root / ".cache/explainer/feeds.pickle").stat().st_size < described / 4
+
+    computed.clear()
+    edit_entry_text(project.root)
+    _build_in_new_process(project)
+    assert computed == [EDITED, EDITED]  # its export in each language, and no other entry's
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+def test_a_moved_event_is_found_by_name_and_the_other_parts_are_copied(tmp_path: Path, computed):
+    project = copy_real_site(tmp_path / "site")
+    _build_in_new_process(project)
+    entries = len(set(computed))
+    computed.clear()
+    move_event_date(project.root)  # its Atom entry moves up the feed, its calendar entry appears
+    _build_in_new_process(project)
+    assert "iniciativa-merida-2008" in computed and len(computed) < entries / 4
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+@pytest.mark.parametrize("change", ["altered", "removed", "replaced"])
+def test_a_file_changed_since_it_was_written_is_made_anew(tmp_path: Path, computed, change: str):
+    project = copy_real_site(tmp_path / "site")
+    _build_in_new_process(project)
+    export = project.output / "en/data.json"
+    written = export.read_bytes()
+    if change == "altered":
+        export.write_bytes(written[:-100])
+    elif change == "removed":
+        export.unlink()
+    else:
+        # The same size, but written again later: its parts may lie elsewhere.
+        export.write_bytes(written.replace(b'"kind": "event"', b'"kind": "EVENT"'))
+        status = export.stat()
+        os.utime(export, ns=(status.st_atime_ns, status.st_mtime_ns + 1_000_000))
+    computed.clear()
+    edit_entry_text(project.root)
+    _build_in_new_process(project)
+    # Every English part is computed again; in Spanish only the edited entry's.
+    assert computed.count(EDITED) == 2 and len(computed) == len(set(computed)) + 1 > 50
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+def test_parts_kept_by_a_build_that_wrote_nothing_are_not_taken_from_older_files(tmp_path: Path):
+    # A build that does not write (the `check` command's) keeps the parts it computed, without
+    # their bytes; the files on disk still hold the parts of the build before the edit.
+    project = copy_real_site(tmp_path / "site")
+    cache = Cache.at(project.root)
+    build(project, search=False, cache=cache)
+    edit_entry_text(project.root)
+    build(project, search=False, cache=cache, write=False)
+    build(project, search=False, cache=cache)
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+def test_a_site_removed_while_its_cache_stays_is_built_whole(tmp_path: Path, computed):
+    project = copy_real_site(tmp_path / "site")
+    _build_in_new_process(project)
+    first = len(computed)
+    expected = clean_build_of(project, tmp_path / "clean")
+    computed.clear()
+    for path in sorted(project.output.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    project.output.rmdir()
+    _build_in_new_process(project)
+    assert len(computed) == first
+    assert_same_files(project.output, expected)
+
+
+def test_feeds_made_by_a_process_of_their_own_are_read_back_by_the_next_build(tmp_path: Path, monkeypatch, computed):
+    monkeypatch.setenv("EXPLAINER_WORKERS", "2")
+    monkeypatch.setattr(pipeline, "FEEDS_APART_FROM", 1)
+    monkeypatch.setattr(pipeline, "PARTS_APART_FROM", 1)
+    made_by = []
+    real = pipeline.make_feeds
+
+    def noted(*args):
+        made_by.append(os.getpid())
+        return real(*args)
+
+    monkeypatch.setattr(pipeline, "make_feeds", noted)
+    project = copy_real_site(tmp_path / "site")
+    _build_in_new_process(project)
+    assert made_by == []  # not in this process: in the one that made the feeds
+    edit_entry_text(project.root)
+    _build_in_new_process(project)
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+    # Nothing to compute: made here, every part taken from the files the process before wrote.
+    monkeypatch.setattr(pipeline, "PARTS_APART_FROM", 10**6)
+    (project.root / "layouts/templates/base.html").write_text(
+        (project.root / "layouts/templates/base.html").read_text("utf-8") + "\n", "utf-8"
+    )
+    computed.clear()
+    _build_in_new_process(project)
+    assert made_by == [os.getpid()] and computed == []
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean2"))
