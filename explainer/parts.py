@@ -90,6 +90,7 @@ class Parts:
         self._written: dict[str, Written] = dict(table["files"]) if usable and output is not None else {}
         self._output = output
         self._checked: dict[str, tuple[bytes, Layout] | None] = {}
+        self._stale: dict[int, list[int]] = {}
         self.layouts: dict[str, Layout] = {}
         """The layout of each file made in this build."""
         self.computed: dict[object, tuple[frozenset[Read], bytes]] = {}
@@ -118,12 +119,14 @@ class Parts:
         return len(self._stale_indexes(written[1]))
 
     def _stale_indexes(self, layout: Layout) -> list[int]:
-        changed = self.changed
-        if not changed:
-            return []
-        ends = list(itertools.accumulate(layout.counts))
-        found = {bisect.bisect_right(ends, position) for position, read in enumerate(layout.reads) if read in changed}
-        return sorted(found)
+        # Asked for each file by the build's estimate of the work, then by its making.
+        found = self._stale.get(id(layout))
+        if found is None:
+            changed = self.changed
+            ends = list(itertools.accumulate(layout.counts))
+            positions = [position for position, read in enumerate(layout.reads) if read in changed] if changed else []
+            found = self._stale[id(layout)] = sorted({bisect.bisect_right(ends, position) for position in positions})
+        return found
 
     def joined(
         self, file: str, head: bytes, names: list, job: Callable[[int], Job], tail: bytes, separator: bytes = b""

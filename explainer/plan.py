@@ -39,9 +39,10 @@ class Page:
     search_bundles: tuple[str, ...] = ()
     """On the search page: the site paths of the search index's bundles, merged in the browser."""
 
-    @property
+    @functools.cached_property
     def file(self) -> str:
         """Return the output file that serves this page."""
+        # Kept: a build asks each page for its file a dozen times.
         return output_file(self.path)
 
     @functools.cached_property

@@ -288,7 +288,7 @@ class SearchIndexer:
                 plan = self.plan
             started = time.perf_counter()
             try:
-                report, _ = update_search_index(self.output, plan)
+                report, _, _ = update_search_index(self.output, plan)
             except (BuildFailed, OSError) as err:
                 print(f"search index not updated: {err}", file=sys.stderr, flush=True)
                 continue

@@ -331,6 +331,37 @@ def test_retitling_an_event_reindexes_its_own_bundle_only(tmp_path: Path, monkey
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
+@pytest.mark.parametrize("stamp", ["as written", "written since"])
+def test_a_rebuild_lists_only_the_bundles_it_indexes_again(tmp_path: Path, monkeypatch, stamp: str):
+    # The files of the other bundles come from the last build's record, if the index is as it left it.
+    monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)
+    project = copy_real_site(tmp_path / "incremental")
+    build(project, cache=Cache.at(project.root))
+    if stamp != "as written":
+        # Another process (serve's indexer) wrote a bundle since: the record no longer describes the index.
+        written = project.output / "pagefind/explainer-shards.json"
+        written.write_text(written.read_text("utf-8").replace('"0": "', '"0": "0', 1), "utf-8")
+    listed = []
+    real = pipeline._files_under
+
+    def noted(output, folder):
+        listed.append(folder)
+        return real(output, folder)
+
+    monkeypatch.setattr(pipeline, "_files_under", noted)
+    edit_entry_text(project.root)
+    again = build(project, cache=Cache.at(project.root))
+    bundles = [folder for folder in listed if folder.startswith("pagefind/")]
+    count = explainer.search.shard_count(len(again.search_plan))
+    if stamp == "as written":
+        assert 0 < len(bundles) < count / 2, bundles
+    else:
+        assert len(bundles) >= count
+    on_disk = {str(path.relative_to(project.output)) for path in project.output.rglob("*") if path.is_file()}
+    assert set(again.outputs) == on_disk - {".explainer-output"}
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
+
+
 def test_when_the_search_index_is_split_anew_the_search_page_follows(tmp_path: Path, monkeypatch):
     # As when a site grows past a power of two of bundles: every page moves, the search page lists them all.
     project = copy_real_site(tmp_path / "incremental")
