@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -99,13 +100,20 @@ EntryFile = tuple[type[Entry], Path, str, str, bytes | None, str | None]
 
 
 def list_entry_files(
-    project: Project, languages: tuple[str, ...], *, allow_missing: bool, read: Mapping[str, bytes] | None = None
+    project: Project,
+    languages: tuple[str, ...],
+    *,
+    allow_missing: bool,
+    read: Mapping[str, bytes] | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> tuple[list[EntryFile], list[ContentError]]:
     """Return every entry file under content/ in a stable order, with its bytes and key, and the problems of
     files and folders that do not belong there.
 
     A file's key is the digest of everything its parsed entry depends on: its bytes, path and kind, and
-    the options. `read` holds the bytes (by path) of files this build has read already.
+    the options. `read` holds the bytes (by path) of files this build has read already, and `digests`
+    the `file_digest` of files it knows unchanged without reading them: those are given without their
+    bytes (None), for `read_entries` to read if it needs them.
     """
     errors: list[ContentError] = []
     files: list[EntryFile] = []
@@ -134,9 +142,9 @@ def list_entry_files(
                 name,
                 shown,
                 raw,
-                None if raw is None else digest(cls.kind, shown, options, allow_missing, raw),
+                None if known is None else digest(cls.kind, shown, options, allow_missing, known),
             )
-            for folder, name, shown, raw in _entry_files(path, shown, read)
+            for folder, name, shown, raw, known in _entry_files(path, shown, read, digests)
         ]
     return files, errors
 
@@ -164,6 +172,13 @@ def read_entries(
     for index, (cls, folder, name, shown, raw, key) in enumerate(files):
         results.append(memo.get(key) if key else None)
         if results[-1] is None:
+            if raw is None and key is not None:
+                # Known unchanged but not read (the memo lost it): read now, keyed by what is read.
+                files[index] = with_bytes(files[index], languages, allow_missing=allow_missing)
+                raw, key = files[index][4], files[index][5]
+                results[-1] = memo.get(key) if key else None
+                if results[-1] is not None:
+                    continue
             todo.append((index, cls, folder / name, shown, raw))
 
     def read_one(item) -> tuple[Entry | None, list[ContentError]]:
@@ -193,27 +208,47 @@ def read_entries(
     return EntryFiles(entries, unreadable, errors, digests, fresh, len(todo))
 
 
+def with_bytes(file: EntryFile, languages: tuple[str, ...], *, allow_missing: bool) -> EntryFile:
+    """Return an entry file listed without its bytes with them read, and its key made from them."""
+    cls, folder, name, shown, _, _ = file
+    try:
+        raw = (folder / name).read_bytes()
+    except OSError:
+        return (cls, folder, name, shown, None, None)
+    key = digest(cls.kind, shown, ",".join(languages), allow_missing, file_digest(raw))
+    return (cls, folder, name, shown, raw, key)
+
+
 def _entry_files(
-    folder: Path, shown: str, read: Mapping[str, bytes] | None
-) -> list[tuple[Path, str, str, bytes | None]]:
-    # Each file of a kind's folder: the folder, its name, the path errors show and its bytes (None if it is not
-    # a regular file, or cannot be read). Strings and the folder listing's file types rather than a
-    # Path and two stats per file: a large site has 10,000 of them.
+    folder: Path, shown: str, read: Mapping[str, bytes] | None, digests: Mapping[str, str] | None
+) -> list[tuple[Path, str, str, bytes | None, str | None]]:
+    # Each file of a kind's folder: the folder, its name, the path errors show, its bytes (None if not
+    # read) and the digest of its bytes (None if it is not a regular file, or cannot be read). Strings
+    # and the folder listing's file types rather than a Path and two stats per file: a large site has
+    # 10,000 of them.
     with os.scandir(folder) as listing:
         found = sorted((item.name, item) for item in listing if not _ignored_name(item.name))
     files = []
     for name, item in found:
-        raw = None
+        raw, known = None, None
         if not item.is_symlink() and item.is_file():
             raw = read.get(item.path) if read else None
-            if raw is None:
+            known = digests.get(item.path) if digests and raw is None else None
+            if raw is None and known is None:
                 try:
                     with open(item.path, "rb") as handle:
                         raw = handle.read()
                 except OSError:
                     raw = None
-        files.append((folder, name, f"{shown}/{name}", raw))
+            if raw is not None:
+                known = file_digest(raw)
+        files.append((folder, name, f"{shown}/{name}", raw, known))
     return files
+
+
+def file_digest(data: bytes) -> str:
+    """Return the digest of a file's bytes, as entry keys and the build's stamp use it."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def read_home(project: Project, languages: tuple[str, ...], *, allow_missing: bool) -> tuple[Home | None, list]:

@@ -8,13 +8,24 @@ import functools
 import hashlib
 import math
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import search as _search
 from .cache import HEADER, Cache
-from .content import HOME_FILE, Project, list_entry_files, read_entries, read_entry, read_home, read_site_config
+from .content import (
+    HOME_FILE,
+    Project,
+    file_digest,
+    list_entry_files,
+    read_entries,
+    read_entry,
+    read_home,
+    read_site_config,
+    with_bytes,
+)
 from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, parts_lacking, prepare_parts
 from .links import build_model, patch_model
@@ -132,7 +143,12 @@ def build(
     last = cache.part("last").get(str(project.output)) if write else None
     last_texts = last.texts if last else ()
     read: dict[str, bytes] = {}
-    stamp = _inputs_stamp(project, site, allow_missing, cache.code, last_texts, read) if write else ""
+    file_digests: dict[str, str] = {}
+    known = cache.part("files")
+    stamp = (
+        _inputs_stamp(project, site, allow_missing, cache.code, last_texts, known, read, file_digests) if write else ""
+    )
+    cache.changed("files")
     # Another process wrote the output and did not save what it wrote: the record may miss files.
     unsaved = write and cache.written_since_saved(project.output)
     if (
@@ -151,8 +167,8 @@ def build(
         )
 
     # Read every entry (reusing what the cache parsed before), then resolve references into the model.
-    model, digests, kept_pages = read_model(project, site, strings, allow_missing, cache, read)
-    del read
+    model, digests, kept_pages = read_model(project, site, strings, allow_missing, cache, read, file_digests)
+    del read, file_digests
 
     # Plan the pages (or take the kept plan of a patched model); render those whose inputs changed
     # since they were written (all, when not writing).
@@ -264,7 +280,7 @@ def build(
         texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
         if texts != last_texts:
             # A source text new to this build: rarely so, and only a slower next build if it raced a save.
-            stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts)
+            stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts, known)
         total = len(report.written) + report.unchanged
         last = LastBuild(stamp, {}, texts, search_stamp(search_plan), search_plan, search, total, bundles)
         _remember_build(cache, project, manifest, made, last)
@@ -365,16 +381,19 @@ def read_model(
     allow_missing: bool,
     cache: Cache,
     read: Mapping[str, bytes] | None = None,
+    file_digests: Mapping[str, str] | None = None,
 ) -> tuple[Model, dict[str, str], tuple[Page, ...] | None]:
     """Read every entry and the home page, resolve references; return the model, each entry's digest,
     and its page plan if kept (else None: plan it).
 
-    `read` holds files' bytes already read in this build (by path), so that they are not read twice.
+    `read` holds files' bytes already read in this build (by path), so that they are not read twice,
+    and `file_digests` the digests of files known unchanged without reading them (see list_entry_files).
     When only a few existing entries changed since a model was kept in the cache, that model with
     them read anew is the answer (see `_patched_model`), with the plan kept beside it if it still holds.
     """
-    listed = list_entry_files(project, site.languages, allow_missing=allow_missing, read=read)
-    home_digest = _file_digest(project.content / HOME_FILE)
+    listed = list_entry_files(project, site.languages, allow_missing=allow_missing, read=read, digests=file_digests)
+    home = project.content / HOME_FILE
+    home_digest = (file_digests or {}).get(str(home)) or _file_digest(home)
     patched = _patched_model(project, site, strings, allow_missing, cache, listed, home_digest)
     if patched is not None:
         return patched
@@ -478,13 +497,20 @@ def _patched_model(
         return None
     digests: dict[str, str] = {}
     edited = []
-    for cls, folder, name, shown, raw, key in files:
+    for file in files:
+        cls, folder, name, shown, raw, key = file
         was = known.get(shown)
         if was is None or key is None:
             return None
         if was[0] != key:
             if cls is Source or len(edited) == PATCHED_AT_MOST:
                 return None
+            if raw is None:
+                # Edited since the model was kept, but not since the last build: read again, and
+                # still what the build's stamp took it for.
+                cls, folder, name, shown, raw, read_key = with_bytes(file, site.languages, allow_missing=allow_missing)
+                if read_key != key:
+                    return None
             edited.append((cls, folder / name, shown, raw, was[1]))
         digests[was[1]] = key
     if any(_file_digest(project.root / text) != was for text, was in kept["texts"].items()):
@@ -537,39 +563,46 @@ def _facet_keys(model: Model) -> tuple:
     return tuple(facet.key for facet in timeline_facets(model))
 
 
+SETTLED_AFTER_NS = 2_000_000_000
+"""A file changed less than this long before a build looked at it may change again within the same
+tick of the file system's clock, keeping its times: the next build reads it again."""
+
+
 def _inputs_stamp(
     project: Project,
     site: SiteConfig,
     allow_missing: bool,
     code: str,
     texts: tuple[str, ...],
+    known: dict[str, tuple[tuple[int, int, int, int], str]],
     read: dict[str, bytes] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> str:
-    # Every file the build reads: content, layouts, and the source texts the last build found. The
-    # bytes of content files are kept in `read`, for reading the entries without opening them again.
+    # Every file the build reads (content, layouts, and the source texts the last build found), by the
+    # digest of its bytes. A file whose size, times and inode are those `known` records is not read
+    # again: its digest is the recorded one. The bytes of content files read are kept in `read`, and
+    # the digests of all content files in `digests`, for listing the entries without reading them again.
     hashed = hashlib.blake2b(digest_size=16)
     # The size of the search index's bundles shapes the output as the code does.
     hashed.update(f"{code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0".encode())
+    settled = time.time_ns() - SETTLED_AFTER_NS
     # Paths relative to the root by slicing: os.path.relpath costs as much as reading a small file.
     root = str(project.root) + os.sep
     for folder in (project.content, project.layouts):
-        kept = read if read is not None and folder == project.content else None
-        for directory, subdirs, names in os.walk(folder):
-            subdirs.sort()
-            for name in sorted(names):
-                path = os.path.join(directory, name)
-                hashed.update(f"{path[len(root) :] if path.startswith(root) else path}\0".encode())
-                data = _read_or_nothing(path)
-                hashed.update(data)
-                hashed.update(b"\0")
-                if kept is not None and data is not _MISSING:
-                    kept[path] = data
+        content = folder == project.content
+        for path in _files_in(str(folder)):
+            hashed.update(f"{path[len(root) :] if path.startswith(root) else path}\0".encode())
+            found = _digest_of_file(path, known, settled, read if content else None)
+            hashed.update(found.encode() + b"\0")
+            if content and digests is not None and found != _MISSING_DIGEST:
+                digests[path] = found
     for text in texts:
         hashed.update(f"{text}\0".encode() + _read_or_nothing(project.root / text) + b"\0")
     return hashed.hexdigest()
 
 
 _MISSING = b"\0missing"
+_MISSING_DIGEST = "missing"
 
 
 def _read_or_nothing(path) -> bytes:
@@ -578,6 +611,45 @@ def _read_or_nothing(path) -> bytes:
             return handle.read()
     except OSError:
         return _MISSING
+
+
+def _files_in(folder: str) -> list[str]:
+    # Every file under a folder, in a stable order (a folder's files, then its subfolders').
+    try:
+        with os.scandir(folder) as listing:
+            items = sorted((item.name, item.is_dir(follow_symlinks=False)) for item in listing)
+    except OSError:
+        return []
+    files = [os.path.join(folder, name) for name, is_dir in items if not is_dir]
+    for name, is_dir in items:
+        if is_dir:
+            files += _files_in(os.path.join(folder, name))
+    return files
+
+
+def _digest_of_file(
+    path: str, known: dict[str, tuple[tuple[int, int, int, int], str]], settled: int, read: dict[str, bytes] | None
+) -> str:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return _MISSING_DIGEST
+    # Times, size and inode: replacing a file (as editors do) or writing into it changes one of them.
+    seen = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+    record = known.get(path)
+    if record is not None and record[0] == seen:
+        return record[1]
+    data = _read_or_nothing(path)
+    if data is _MISSING:
+        return _MISSING_DIGEST
+    found = file_digest(data)
+    if read is not None:
+        read[path] = data
+    if max(status.st_mtime_ns, status.st_ctime_ns) < settled:
+        known[path] = (seen, found)
+    else:
+        known.pop(path, None)
+    return found
 
 
 def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:
@@ -692,7 +764,9 @@ def _replace_part(cache: Cache, name: str, table: dict) -> None:
 
 
 def _file_digest(path: Path) -> str:
-    return digest(_read_or_nothing(path))
+    # As the build's stamp takes it (see _digest_of_file), so that the two can stand for each other.
+    data = _read_or_nothing(path)
+    return _MISSING_DIGEST if data is _MISSING else file_digest(data)
 
 
 def _template_digests(folder: Path):
