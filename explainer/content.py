@@ -28,7 +28,6 @@ from .model import (
 )
 from .parallel import map_in_order
 from .schema import validate_document
-from .trace import digest
 from .yamlfile import Document, parse_bytes, read_yaml
 
 PARALLEL_FROM = 200
@@ -142,7 +141,7 @@ def list_entry_files(
                 name,
                 shown,
                 raw,
-                None if known is None else digest(cls.kind, shown, options, allow_missing, known),
+                None if known is None else entry_key(cls, shown, options, allow_missing, known),
             )
             for folder, name, shown, raw, known in _entry_files(path, shown, read, digests)
         ]
@@ -215,7 +214,7 @@ def with_bytes(file: EntryFile, languages: tuple[str, ...], *, allow_missing: bo
         raw = (folder / name).read_bytes()
     except OSError:
         return (cls, folder, name, shown, None, None)
-    key = digest(cls.kind, shown, ",".join(languages), allow_missing, file_digest(raw))
+    key = entry_key(cls, shown, ",".join(languages), allow_missing, file_digest(raw))
     return (cls, folder, name, shown, raw, key)
 
 
@@ -244,6 +243,12 @@ def _entry_files(
                 known = file_digest(raw)
         files.append((folder, name, f"{shown}/{name}", raw, known))
     return files
+
+
+def entry_key(cls: type[Entry], shown: str, options: str, allow_missing: bool, known: str) -> str:
+    """Return the key of an entry file: what its parsed entry depends on (its bytes' digest, kind, path
+    and the options), joined rather than digested again (10,000 of them per build)."""
+    return f"{known}:{cls.kind}:{int(allow_missing)}:{options}:{shown}"
 
 
 def file_digest(data: bytes) -> str:
