@@ -34,6 +34,7 @@ from .output import WriteReport, new_tree, write_file, write_site
 from .parallel import Background
 from .parts import Made, Parts
 from .plan import Page, plan_pages
+from .records import PageTable, recorded, stale_pages
 from .render import derived_inputs, make_environment, render_pages
 from .search import (
     BUNDLE,
@@ -50,7 +51,7 @@ from .search import (
 )
 from .strings import Strings, read_strings
 from .timeline import timeline_facets
-from .trace import Inputs, Manifest, Memo, PageRecord, digest
+from .trace import Inputs, Manifest, Memo, digest
 from .urls import Urls
 
 
@@ -179,6 +180,12 @@ def build(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
     site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
+    # The pages whose inputs changed since they were written, or whose files were altered (all of them,
+    # when not writing).
+    previous = cache.part("pages").get("table") if write else None
+    if previous is None or previous.output != str(project.output) or previous.key != site_key:
+        previous = PageTable(Manifest(site_key), str(project.output))
+    stale = stale_pages(previous, pages, inputs, str(project.output)) if write else pages
     # Feeds, calendars, exports and the sitemap, made of parts of each entry: those whose reads did not
     # change are copied from the files the last build wrote. On a large site with many parts to compute
     # (a first build), a process of their own makes them while this one finds and renders the pages.
@@ -195,10 +202,6 @@ def build(
         # A first build (no output folder yet) has its pages written into a new tree by the processes
         # that render them; the tree is renamed into place once complete, or removed.
         with new_tree(project.output) if write else contextlib.nullcontext() as tree:
-            previous = _pages_in(cache.part("pages"), project.output) if write else None
-            if previous is None or previous.key != site_key:
-                previous = Manifest(site_key)
-            stale = stale_pages(previous, pages, inputs, project.output) if write else pages
             memo = Memo(_manifest_in(cache.part("fragments")), site_key, inputs, model, strings)
             rendered = render_pages(env, model, strings, urls, stale, {}, memo, into=tree)
             if rendered.errors:
@@ -260,10 +263,8 @@ def build(
             indexing = indexer.submit(update_search_index, project.output, search_plan)
         # While Pagefind indexes, this process records the pages and saves the cache; the record of the
         # whole build is completed once the index is in place, and saved last.
-        manifest = record_pages(previous, pages, rendered, inputs, project.output, searched)
-        # Saved in shards, of which an edit rewrites those of the pages it rendered (the others are the
-        # same records); the numbering of reads, with the output folder, in the table's index.
-        _replace_part(cache, "pages", {**manifest.records, HEADER: (str(project.output), manifest.numbering())})
+        manifest = recorded(previous, pages, rendered.reads, inputs, str(project.output), searched)
+        _replace_part(cache, "pages", {"table": manifest})
         if save and not feeds.apart and len(pages) >= FEEDS_APART_FROM:
             keep_model(cache, project, snapshot, digests, allow_missing)  # as the feeds' process would have
         if save:
@@ -668,10 +669,10 @@ def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:
 
 
 def _remember_build(
-    cache: Cache, project: Project, manifest: Manifest, made: Mapping[str, bytes], last: LastBuild
+    cache: Cache, project: Project, manifest: PageTable, made: Mapping[str, bytes], last: LastBuild
 ) -> None:
     files = last.files
-    files.update((name, (record.size, record.mtime_ns)) for name, record in manifest.records.items())
+    files.update(manifest.written())
     for name in made:
         if name not in files:
             status = (project.output / name).stat()
@@ -679,23 +680,7 @@ def _remember_build(
     _replace_part(cache, "last", {str(project.output): last})
 
 
-def stale_pages(manifest: Manifest, pages: list[Page], inputs: Inputs, output: Path) -> list[Page]:
-    """Return the pages to render: new ones, changed plans, missing or altered files, and changed inputs."""
-    changed = manifest.changed(inputs)
-    stale = []
-    for page in pages:
-        record = manifest.records.get(page.file)
-        if (
-            record is None
-            or record.plan != page.plan_digest
-            or not changed.isdisjoint(record.reads)
-            or not _unaltered(f"{output}/{page.file}", record)
-        ):
-            stale.append(page)
-    return stale
-
-
-def search_digests(previous: Manifest, pages: list[Page], rendered) -> dict[str, str]:
+def search_digests(previous: PageTable, pages: list[Page], rendered) -> dict[str, str]:
     """Return what the search index reads of each page, by file: of a rendered page from its bytes, of
     another from the last build's record (empty for a page the index does not hold)."""
     digests = {}
@@ -704,48 +689,11 @@ def search_digests(previous: Manifest, pages: list[Page], rendered) -> dict[str,
         if found is None:
             data = rendered.outputs.get(page.file)
             if data is None:
-                found = previous.records[page.file].search_digest
+                found = previous.searched[previous.row(page.file)]
             else:
                 found = search_digest(data) if page.searchable else ""
         digests[page.file] = found
     return digests
-
-
-def record_pages(
-    previous: Manifest, pages: list[Page], rendered, inputs: Inputs, output: Path, searched: Mapping[str, str]
-) -> Manifest:
-    """Return the manifest after this build: the reads and files of rendered pages, the others as they were.
-
-    `searched` holds each page's `search_digests`."""
-    manifest = previous.successor(inputs)
-    numbers = manifest.numbers()
-    for page in pages:
-        if page.file not in rendered.written and page.file not in rendered.outputs:
-            manifest.records[page.file] = previous.records[page.file]
-            continue
-        status = (output / page.file).stat()
-        numbered = manifest.numbered(rendered.reads[page.file], inputs, numbers)
-        manifest.records[page.file] = PageRecord(
-            page.plan_digest, numbered, status.st_size, status.st_mtime_ns, searched[page.file]
-        )
-    return manifest
-
-
-def _unaltered(path: str, record: PageRecord) -> bool:
-    # A plain string rather than a Path: this looks at every page of the site on every build.
-    try:
-        status = os.stat(path)
-    except OSError:
-        return False
-    return status.st_size == record.size and status.st_mtime_ns == record.mtime_ns
-
-
-def _pages_in(table: dict, output: Path) -> Manifest | None:
-    # The record of the pages written into `output` (the last build's, if it wrote there).
-    header = table.get(HEADER)
-    if header is None or header[0] != str(output):
-        return None
-    return Manifest.renumbered(header[1], {name: record for name, record in table.items() if name != HEADER})
 
 
 def _manifest_in(table: dict) -> Manifest | None:

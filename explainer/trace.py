@@ -250,18 +250,6 @@ class Inputs:
 
 
 @dataclass
-class PageRecord:
-    """What one written page read, what its plan was, and the file it became."""
-
-    plan: str
-    reads: array
-    size: int
-    mtime_ns: int
-    search_digest: str
-    """What the search index reads of the page (see search.search_digest); empty for a page it does not index."""
-
-
-@dataclass
 class Fragment:
     """A memoized result and what computing it read."""
 

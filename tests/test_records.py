@@ -1,0 +1,97 @@
+"""The record of the pages written is a table of columns (explainer/records.py): property tests that it
+finds exactly the pages that read something changed, and that a build's new table keeps each page's row."""
+
+from __future__ import annotations
+
+import os
+from array import array
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explainer.records import PageTable, recorded
+from explainer.trace import Manifest
+
+EXAMPLES = int(os.environ.get("EXPLAINER_FUZZ", "1000"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Numbers past 255 have a zero byte and others, so that a changed number's bytes also appear across
+# two neighbouring reads (768 then 1024 hold the bytes of 3, one byte off).
+NUMBERS = 1100
+rows = st.lists(st.lists(st.integers(0, NUMBERS), max_size=12).map(lambda r: sorted(set(r))), max_size=30)
+
+
+class Digests:
+    """Inputs whose every read has the digest of its name."""
+
+    def digest_of(self, read) -> str:
+        return f"now {read}"
+
+
+def _table(rows: list[list[int]]) -> PageTable:
+    reads = [("entry", str(number)) for number in range(NUMBERS + 1)]
+    table = PageTable(Manifest("key", reads, [f"now {read}" for read in reads]), "site")
+    for index, numbers in enumerate(rows):
+        table.files.append(f"page-{index}.html")
+        table.plans.append(f"plan {index}")
+        table.searched.append(f"searched {index}")
+        table.sizes.append(index)
+        table.mtimes.append(1000 + index)
+        table.reads.extend(numbers)
+        table.ends.append(len(table.reads))
+    return table
+
+
+def _row_reads(table: PageTable, row: int) -> list[int]:
+    return list(table.reads[table.ends[row - 1] if row else 0 : table.ends[row]])
+
+
+@SETTINGS
+@given(rows, st.lists(st.integers(0, NUMBERS), max_size=6))
+def test_the_rows_reading_changed_numbers_are_exactly_those_found(rows, changed):
+    table = _table(rows)
+    expected = {row for row, numbers in enumerate(rows) if set(numbers) & set(changed)}
+    assert table.rows_reading(set(changed)) == expected
+
+
+class Page:
+    """What `recorded` reads of a page."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.plan_digest = f"new plan of {file}"
+
+
+@SETTINGS
+@given(rows, st.data())
+def test_a_new_table_keeps_the_rows_not_rendered_and_records_those_rendered(tmp_path_factory, rows, data):
+    output = tmp_path_factory.mktemp("site")
+    table = _table(rows)
+    files = table.files + [f"new-{index}.html" for index in range(data.draw(st.integers(0, 3)))]
+    kept = data.draw(st.permutations(files))
+    kept = kept[: data.draw(st.integers(0, len(kept)))]
+    new = [file for file in kept if file.startswith("new-")]
+    rendered = set(new) | set(data.draw(st.lists(st.sampled_from(kept), max_size=5)) if kept else [])
+    reads = {
+        file: {("entry", str(number)) for number in data.draw(st.lists(st.integers(0, 9), max_size=4))}
+        for file in rendered
+    }
+    for file in rendered:
+        (output / file).write_bytes(b"x" * len(file))
+    searched = {file: f"digest of {file}" for file in kept}
+
+    made = recorded(table, [Page(file) for file in kept], reads, Digests(), str(output), searched)
+    assert made.files == kept and made.searched == [searched[file] for file in kept]
+    for row, file in enumerate(made.files):
+        if file in rendered:
+            expected = sorted(int(name) for _, name in reads[file])
+            assert (made.sizes[row], made.plans[row]) == (len(file), f"new plan of {file}")
+            assert (made.mtimes[row], _row_reads(made, row)) == ((output / file).stat().st_mtime_ns, expected)
+        else:
+            old = table.row(file)
+            assert (made.sizes[row], made.mtimes[row]) == (table.sizes[old], table.mtimes[old])
+            assert _row_reads(made, row) == _row_reads(table, old)
+    assert made.row(kept[-1]) == len(kept) - 1 if kept else made.row("page-0.html") is None
+    assert isinstance(made.reads, array) and len(made.ends) == len(kept)
+    for path in output.iterdir():
+        path.unlink()
