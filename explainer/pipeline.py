@@ -589,14 +589,18 @@ def _inputs_stamp(
     settled = time.time_ns() - SETTLED_AFTER_NS
     # Paths relative to the root by slicing: os.path.relpath costs as much as reading a small file.
     root = str(project.root) + os.sep
+    seen: set[str] = set()
     for folder in (project.content, project.layouts):
         content = folder == project.content
         for path in _files_in(str(folder)):
+            seen.add(path)
             hashed.update(f"{path[len(root) :] if path.startswith(root) else path}\0".encode())
             found = _digest_of_file(path, known, settled, read if content else None)
             hashed.update(found.encode() + b"\0")
             if content and digests is not None and found != _MISSING_DIGEST:
                 digests[path] = found
+    for gone in known.keys() - seen:
+        del known[gone]  # a file removed (or of another project folder): its record goes with it
     for text in texts:
         hashed.update(f"{text}\0".encode() + _read_or_nothing(project.root / text) + b"\0")
     return hashed.hexdigest()

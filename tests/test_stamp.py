@@ -11,7 +11,7 @@ import pytest
 from explainer import pipeline
 from explainer.cache import Cache
 from explainer.pipeline import build
-from tests.test_incremental import assert_same_files, clean_build_of, copy_real_site
+from tests.test_incremental import add_entry, assert_same_files, clean_build_of, copy_real_site
 
 EVENT = "content/events/confirmacion-johnson-embajador.yml"
 
@@ -47,6 +47,18 @@ def test_only_the_files_changed_since_the_last_build_are_read(tmp_path: Path, mo
     _build_in_new_process(project)
     assert [name for name in reads if "/content/" in name] == [str(path)]
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+    # A removed file's record goes with it.
+    add_entry(project.root)
+    added = project.root / "content/events/confirmacion-johnson-copia.yml"
+    _build_in_new_process(project)
+    assert str(added) in Cache.at(project.root).part("files")
+    added.unlink()
+    _build_in_new_process(project)
+    known = Cache.at(project.root).part("files")
+    inputs = [
+        item for folder in ("content", "layouts") for item in (project.root / folder).rglob("*") if item.is_file()
+    ]
+    assert str(added) not in known and sorted(known) == sorted(str(item) for item in inputs)
 
 
 @pytest.mark.parametrize("how", ["in place", "replaced"])
