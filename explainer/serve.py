@@ -214,6 +214,17 @@ def serve(
         if search and not state.errors:
             indexer.request()
 
+    # The address first: if it is taken (another `serve`, say), say so before building anything.
+    try:
+        sockets = netutil.bind_sockets(port, address=host)
+    except OSError as err:
+        print(
+            f"serve: cannot listen on {host}:{port}: {err.strerror or err} (is another `serve` running? "
+            "choose another port with --port)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
     # Watch from before the first build: a save made while it runs must not go unnoticed.
     loop = ioloop.IOLoop.current()
     stop = threading.Event()
@@ -227,7 +238,6 @@ def serve(
     cache.save()
     if search and not state.errors:
         indexer.request()
-    sockets = netutil.bind_sockets(port, address=host)
     actual_port = sockets[0].getsockname()[1]
     site = dict(root=project.output.resolve(), state=state, base_path=base_path, port=actual_port)
     application = web.Application(

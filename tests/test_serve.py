@@ -90,6 +90,24 @@ def _other_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
+def test_a_port_in_use_is_reported_in_one_line_before_building(tmp_path: Path):
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root)
+    shutil.copytree(REPO / "layouts", root / "layouts")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, str(REPO / "build.py"), "--root", str(root), "serve", "--port", str(port)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"serve: cannot listen on 127.0.0.1:{port}: Address already in use (is another `serve` running? "
+        "choose another port with --port)"
+    ]
+    assert not (root / "site").exists()
+
+
 def test_listens_on_loopback_only_by_default(server: Server):
     status, _ = server.get("/")
     assert status == 200
