@@ -287,7 +287,7 @@ _FIELDS = {
 
 def sitemap(pages: list[Page], model: Model, urls: Urls, parts: Parts) -> bytes | None:
     """Return sitemap.xml with every page and its language alternates; None when URLs cannot be absolute."""
-    if "://" not in urls.base_url:
+    if not _has_sitemap(urls):
         return None
     # Each page's <url> element is kept between builds, as the feed's entries are.
     listed = _in_sitemap(pages)
@@ -352,6 +352,17 @@ def _sitemap_name(page: Page) -> tuple:
     return ("sitemap", page.file, page.plan_digest)
 
 
+def _part_paths(model: Model, urls: Urls) -> list[str]:
+    # The files made of parts (robots.txt is not).
+    paths = [path for lang in model.site.languages for path in feed_paths(lang).values()]
+    return [*paths, "sitemap.xml"] if _has_sitemap(urls) else paths
+
+
+def _has_sitemap(urls: Urls) -> bool:
+    # A sitemap lists absolute URLs only.
+    return "://" in urls.base_url
+
+
 def part_files(model: Model, urls: Urls, pages: list[Page]) -> dict[str, list[Job]]:
     """Return the jobs computing every part of the feeds, calendars, exports and sitemap, by file."""
     files: dict[str, list[Job]] = {}
@@ -360,7 +371,7 @@ def part_files(model: Model, urls: Urls, pages: list[Page]) -> dict[str, list[Jo
         files[paths["atom"]] = [_atom_job(event, urls, lang) for event in _newest_first(model)]
         files[paths["ics"]] = [_ics_job(event, urls, lang) for event in _in_calendar(model)]
         files[paths["json"]] = [_json_job(entry, urls, lang) for entry in model.entries.values()]
-    if "://" in urls.base_url:
+    if _has_sitemap(urls):
         files["sitemap.xml"] = [_sitemap_job(page, urls) for page in _in_sitemap(pages)]
     return files
 
@@ -373,7 +384,7 @@ def parts_lacking(model: Model, urls: Urls, pages: list[Page], parts: Parts) -> 
         wanted[paths["atom"]] = len(model.events)
         wanted[paths["ics"]] = len(_in_calendar(model))
         wanted[paths["json"]] = len(model.entries)
-    if "://" in urls.base_url:
+    if _has_sitemap(urls):
         wanted["sitemap.xml"] = len(_in_sitemap(pages))
     lacking = 0
     for file, count in wanted.items():
@@ -387,11 +398,11 @@ def prepare_parts(model: Model, urls: Urls, pages: list[Page], parts: Parts) -> 
 
     Only worth it when many are missing (a first build): otherwise they are computed as needed.
     """
-    if parts_lacking(model, urls, pages, parts) < PARALLEL_FROM:
+    lost = [file for file in _part_paths(model, urls) if parts.written(file) is None]
+    if not lost:
         return 0  # an edit: its few parts are computed as their files are made
-    missing = [
-        job for file, jobs in part_files(model, urls, pages).items() if parts.written(file) is None for job in jobs
-    ]
+    jobs = part_files(model, urls, pages)
+    missing = [job for file in lost for job in jobs[file]]
     if len(missing) < PARALLEL_FROM:
         return 0
 

@@ -170,26 +170,20 @@ class Parts:
     ) -> tuple[list, Layout]:
         # Another set or order of parts (an event moved, an entry added): each part is found by name in
         # the file as written, if it is and what the part read is unchanged, else computed.
-        old: dict[object, tuple[int, int, int]] = {}
+        kept: dict[object, int] = {}  # the row in the file as written of each part that stays as it was
         if written is not None:
-            layout = written[1]
+            data, layout = written
             stale = set(self._stale_indexes(layout))
-            ends = list(itertools.accumulate(layout.counts))
-            old = {
-                name: (start, length, index)
-                for index, (name, start, length) in enumerate(
-                    zip(layout.names, layout.starts(), layout.lengths, strict=True)
-                )
-                if index not in stale
-            }
+            kept = {name: index for index, name in enumerate(layout.names) if index not in stale}
+            starts, ends = layout.starts(), list(itertools.accumulate(layout.counts))
         values, lengths, counts, reads = [], array("Q"), array("I"), array("I")
         for index, name in enumerate(names):
-            found = old.get(name)
-            if found is None:
+            was = kept.get(name)
+            if was is None:
                 value, numbers = self._part(job(index))
             else:
-                start, length, was = found
-                value, numbers = written[0][start : start + length], layout.part_reads(was, ends)
+                value = data[starts[was] : starts[was] + layout.lengths[was]]
+                numbers = layout.part_reads(was, ends)
             values.append(value)
             lengths.append(len(value))
             counts.append(len(numbers))

@@ -55,9 +55,16 @@ class PageTable:
 
     def row(self, file: str) -> int | None:
         """Return the row of a page's file, or None if no page was written there."""
+        return self._index().get(file)
+
+    def rows_of(self, files: list[str]) -> list[int | None]:
+        """Return the row of each file (None for a file no page was written to)."""
+        return list(map(self._index().get, files))
+
+    def _index(self) -> dict[str, int]:
         if self._rows is None:
             self._rows = dict(zip(self.files, range(len(self.files)), strict=True))
-        return self._rows.get(file)
+        return self._rows
 
     def written(self) -> Iterator[tuple[str, tuple[int, int]]]:
         """Give each page's file with its size and time when written."""
@@ -84,10 +91,8 @@ class PageTable:
 def stale_pages(table: PageTable, pages: list[Page], inputs: Inputs, output: str) -> list[Page]:
     """Return the pages to render: new ones, changed plans, missing or altered files, and changed inputs."""
     reading = table.rows_reading(table.numbering.changed(inputs))
-    table.row("")  # (the index of rows by file, made once)
-    assert table._rows is not None
     files = [page.file for page in pages]
-    rows = list(map(table._rows.get, files))
+    rows = table.rows_of(files)
     plans, sizes, mtimes = table.plans, table.sizes, table.mtimes
     stale = []
     # Plain strings rather than Paths: this looks at every page of the site on every build.
