@@ -21,6 +21,7 @@ from .model import (
     HomeSection,
     Organization,
     Person,
+    Positions,
     Role,
     SiteConfig,
     Source,
@@ -301,7 +302,9 @@ def read_entry(
     if date_errors:
         return None, errors + date_errors
     # An entry that lacks only translations is still built, so that coverage can be reported.
-    common = dict(id=path.stem, file=shown, untranslated=frozenset(untranslated), positions=document.positions)
+    common = dict(
+        id=path.stem, file=shown, untranslated=frozenset(untranslated), positions=Positions(document.positions)
+    )
     return _BUILDERS[cls](document.data, dates, common), errors
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import pickle
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -15,6 +16,43 @@ Label = Text | str
 """A translatable text, or a string that is the same in every language (a person's name)."""
 
 Position = tuple[int, int]
+
+
+class Positions(Mapping):
+    """Where each field of an entry stands in its file (field path -> line and column), kept packed.
+
+    Only error messages read it, and only of the entries they name; a large site's model holds
+    230,000 of them (two tuples each, most of the objects the cache loads), so they are stored as one
+    pickled string per entry and unpacked on first use.
+    """
+
+    __slots__ = ("_packed", "_table")
+
+    def __init__(self, table: Mapping[tuple, Position] | None = None, packed: bytes | None = None):
+        self._table = dict(table) if table is not None else None
+        self._packed = packed
+
+    def _unpacked(self) -> dict[tuple, Position]:
+        if self._table is None:
+            self._table = pickle.loads(self._packed) if self._packed else {}
+        return self._table
+
+    def __getitem__(self, path: tuple) -> Position:
+        return self._unpacked()[path]
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self._unpacked())
+
+    def __len__(self) -> int:
+        return len(self._unpacked())
+
+    def __reduce__(self):
+        if self._packed is None:
+            self._packed = pickle.dumps(self._table, protocol=pickle.HIGHEST_PROTOCOL)
+        return (Positions, (None, self._packed))
+
+    def __repr__(self) -> str:
+        return f"Positions({self._unpacked()!r})"
 
 
 @dataclass(frozen=True)
@@ -36,7 +74,7 @@ class Entry:
     file: str
     sources: tuple[Citation, ...] = ()
     untranslated: frozenset[str] = frozenset()
-    positions: Mapping[tuple, Position] = field(default_factory=dict, compare=False, repr=False)
+    positions: Positions = field(default_factory=Positions, compare=False, repr=False)
 
     def position(self, path: tuple) -> Position:
         """Return the line and column of a field, or of the nearest enclosing one."""

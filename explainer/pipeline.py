@@ -34,7 +34,7 @@ from .output import WriteReport, new_tree, write_file, write_site
 from .parallel import Background
 from .parts import Made, Parts
 from .plan import Page, plan_pages
-from .records import PageTable, recorded, stale_pages
+from .records import PageTable, altered_rows, recorded, stale_pages
 from .render import derived_inputs, make_environment, render_pages
 from .search import (
     BUNDLE,
@@ -108,6 +108,17 @@ class LastBuild:
     """The files of each bundle of the search index (see `update_search_index`)."""
 
 
+@dataclass(frozen=True)
+class Indexed:
+    """What `update_search_index` did: the files it changed, every file of the index, the files of each
+    bundle, and the stamp of the index made from the pages it was given."""
+
+    report: WriteReport
+    names: list[str]
+    bundles: Listing
+    stamp: bytes
+
+
 FEEDS_APART_FROM = 2000
 """From this many pages, the feeds are made by a process of their own while the pages are rendered."""
 
@@ -167,8 +178,19 @@ def build(
             last.search_plan,
         )
 
-    # Read every entry (reusing what the cache parsed before), then resolve references into the model.
-    model, digests, kept_pages = read_model(project, site, strings, allow_missing, cache, read, file_digests)
+    # The record of the pages the last build wrote. On a large site, a process of its own looks for
+    # their files altered or removed since (24,000 `stat` calls) while this one reads the model.
+    site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
+    previous = cache.part("pages").get("table") if write else None
+    if previous is None or previous.output != str(project.output) or previous.key != site_key:
+        previous = PageTable(Manifest(site_key), str(project.output))
+    looking = Background(functools.partial(altered_rows, previous), apart=len(previous.files) >= FEEDS_APART_FROM)
+    with ended_with(looking):
+        # Read every entry (reusing what the cache parsed before), then resolve references into the model.
+        model, digests, kept_pages, behind = read_model(
+            project, site, strings, allow_missing, cache, read, file_digests
+        )
+        altered = looking.result()
     del read, file_digests
 
     # Plan the pages (or take the kept plan of a patched model); render those whose inputs changed
@@ -179,13 +201,9 @@ def build(
     inputs = Inputs(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
-    site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
     # The pages whose inputs changed since they were written, or whose files were altered (all of them,
     # when not writing).
-    previous = cache.part("pages").get("table") if write else None
-    if previous is None or previous.output != str(project.output) or previous.key != site_key:
-        previous = PageTable(Manifest(site_key), str(project.output))
-    stale = stale_pages(previous, pages, inputs, str(project.output)) if write else pages
+    stale = stale_pages(previous, pages, inputs, altered) if write else pages
     # Feeds, calendars, exports and the sitemap, made of parts of each entry: those whose reads did not
     # change are copied from the files the last build wrote. On a large site with many parts to compute
     # (a first build), a process of their own makes them while this one finds and renders the pages.
@@ -197,7 +215,7 @@ def build(
     )
     # Whatever happens from here on, the process making the feeds has ended when the build does, and
     # so has the thread indexing the pages for search.
-    with feeds_closed(feeds), concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer:
+    with ended_with(feeds), concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer:
         indexing: concurrent.futures.Future | None = None
         # A first build (no output folder yet) has its pages written into a new tree by the processes
         # that render them; the tree is renamed into place once complete, or removed.
@@ -265,25 +283,28 @@ def build(
         # whole build is completed once the index is in place, and saved last.
         manifest = recorded(previous, pages, rendered.reads, inputs, str(project.output), searched)
         _replace_part(cache, "pages", {"table": manifest})
-        if save and not feeds.apart and len(pages) >= FEEDS_APART_FROM:
+        if save and not feeds.apart and len(pages) >= FEEDS_APART_FROM and behind >= KEPT_BEHIND_AT_MOST:
             keep_model(cache, project, snapshot, digests, allow_missing)  # as the feeds' process would have
         if save:
             cache.save(leaving=("last",))
         # The result reads files back from the output folder when asked: a large site's pages are not
         # held in memory beyond this point (the cache is saved below with room to spare).
         names = [*kept, *rendered.written, *made]
-        bundles: dict[str, tuple[str, ...]] = {}
+        bundles: Listing = {}
+        index_stamp = None
         if indexing is not None:
-            index_report, bundle_names, bundles = indexing.result()
-            names += bundle_names
-            report = report.merged(index_report)
+            indexed = indexing.result()
+            names += indexed.names
+            report = report.merged(indexed.report)
+            bundles, index_stamp = indexed.bundles, indexed.stamp
         outputs = SiteFiles({}, project.output, names)
         texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
         if texts != last_texts:
             # A source text new to this build: rarely so, and only a slower next build if it raced a save.
             stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts, known)
         total = len(report.written) + report.unchanged
-        last = LastBuild(stamp, {}, texts, search_stamp(search_plan), search_plan, search, total, bundles)
+        pages_digest = index_stamp if index_stamp is not None else search_stamp(search_plan)
+        last = LastBuild(stamp, {}, texts, pages_digest, search_plan, search, total, bundles)
         _remember_build(cache, project, manifest, made, last)
         del made, rendered
         if save:
@@ -324,17 +345,17 @@ def _told(written: concurrent.futures.Future):
 
 
 @contextlib.contextmanager
-def feeds_closed(feeds: Background):
-    """Wait for the process making the feeds to end with the block; end it at once if the block failed."""
+def ended_with(background: Background):
+    """Wait for a background process to end with the block; end it at once if the block failed."""
     try:
         yield
     finally:
-        feeds.close()
+        background.close()
 
 
 def _read_snapshot(project: Project, site: SiteConfig, strings: Strings, allow_missing: bool, cache: Cache) -> Snapshot:
     # What a build that found nothing to do was built from, read when asked for (serve asks).
-    model, _, kept_pages = read_model(project, site, strings, allow_missing, cache)
+    model, _, kept_pages, _ = read_model(project, site, strings, allow_missing, cache)
     return _snapshot_of(model, strings, kept_pages)
 
 
@@ -383,9 +404,10 @@ def read_model(
     cache: Cache,
     read: Mapping[str, bytes] | None = None,
     file_digests: Mapping[str, str] | None = None,
-) -> tuple[Model, dict[str, str], tuple[Page, ...] | None]:
+) -> tuple[Model, dict[str, str], tuple[Page, ...] | None, float]:
     """Read every entry and the home page, resolve references; return the model, each entry's digest,
-    and its page plan if kept (else None: plan it).
+    its page plan if kept (else None: plan it), and by how many entry files the model kept in the cache
+    is behind it (infinite unless the model is that one patched, with its plan).
 
     `read` holds files' bytes already read in this build (by path), so that they are not read twice,
     and `file_digests` the digests of files known unchanged without reading them (see list_entry_files).
@@ -418,7 +440,7 @@ def read_model(
         _replace_part(cache, "entries", files.memo)
     if len(checked) != known_texts:
         cache.changed("markdown")
-    return model, {**files.digests, "(home)": home_digest}, None
+    return model, {**files.digests, "(home)": home_digest}, None, math.inf
 
 
 PATCHED_AT_MOST = 50
@@ -484,7 +506,7 @@ def _patched_model(
     cache: Cache,
     listed: tuple[list, list[ContentError]],
     home_digest: str,
-) -> tuple[Model, dict[str, str], tuple[Page, ...] | None] | None:
+) -> tuple[Model, dict[str, str], tuple[Page, ...] | None, float] | None:
     # The model kept by an earlier build, with the entries whose files changed since read anew: what a
     # full read gives (patch_model checks them as build_model would), at a fraction of its cost on a
     # large site. Only for edits of existing entries other than sources, with the same site settings,
@@ -530,7 +552,9 @@ def _patched_model(
         model, errors = patch_model(model, entries)
         if model is None or errors:
             return None
-    return model, {**digests, "(home)": home_digest}, _kept_plan(stored["plan"], kept_model, model, entries, strings)
+    plan = _kept_plan(stored["plan"], kept_model, model, entries, strings)
+    # What keep_model would find: the kept model is behind by the entries patched in (when its plan holds).
+    return model, {**digests, "(home)": home_digest}, plan, len(edited) if plan is not None else math.inf
 
 
 def _kept_plan(plan: dict, kept: Model, model: Model, edited: list[Entry], strings: Strings) -> tuple[Page, ...] | None:
@@ -771,9 +795,8 @@ def update_search_index(
     fresh: Mapping[str, bytes] | None = None,
     written: concurrent.futures.Future | None = None,
     listing: tuple[bytes, Listing] | None = None,
-) -> tuple[WriteReport, list[str], dict[str, tuple[str, ...]]]:
-    """Index the shards of `output` whose pages changed since they were indexed; return what changed,
-    the names of every file of the index, and the files of each bundle.
+) -> Indexed:
+    """Index the shards of `output` whose pages changed since they were indexed; return what it did.
 
     `plan` names the pages to index and their digests (read from `output` when not given). `serve`
     calls this after the pages are written and the browser reloaded, so that a save shows at once.
@@ -786,7 +809,8 @@ def update_search_index(
         plan = _search_plan_on_disk(output)
     stamp = output / STAMP
     stamped = stamp.read_bytes() if stamp.is_file() else None
-    stale = stale_shards(plan, stamped)
+    made_stamp = search_stamp(plan)
+    stale = stale_shards(made_stamp, stamped)
     count = shard_count(len(plan))
     known: Listing = listing[1] if listing is not None and stamped is not None and listing[0] == stamped else {}
 
@@ -799,7 +823,7 @@ def update_search_index(
     kept = [name for files in bundles.values() for name in files]
     if not stale:
         # The index already covers exactly these pages: it is kept as it is.
-        return WriteReport((), (), len(kept) + 1), [*kept, STAMP], bundles
+        return Indexed(WriteReport((), (), len(kept) + 1), [*kept, STAMP], bundles, made_stamp)
     # The files that may be left over: those of the bundles indexed again (all of them, when the count
     # of bundles changed: the site's bundles are all indexed again, and some may be gone).
     previous = (
@@ -809,7 +833,7 @@ def update_search_index(
     moved: list[str] = []
     with indexed_shards(output, plan, stale, fresh) as (folders, errors):
         if written is not None and not written.result():
-            return WriteReport((), (), 0), [], {}  # the pages were not written: neither is their index
+            return Indexed(WriteReport((), (), 0), [], {}, made_stamp)  # the pages were not written: nor their index
         if errors:
             raise BuildFailed(errors)
         for shard, folder in folders.items():
@@ -826,8 +850,8 @@ def update_search_index(
     report = write_site(bundle, output, within=f"{BUNDLE}/", keep=STAMP, kept=[*kept, *moved], previous=previous)
     report = WriteReport(tuple(sorted([*report.written, *moved])), report.removed, report.unchanged - len(moved))
     # Written last: a build stopped before this point re-indexes next time.
-    report = report.merged(write_file(output, STAMP, search_stamp(plan)))
-    return report, [*kept, *moved, *bundle, STAMP], dict(sorted(bundles.items()))
+    report = report.merged(write_file(output, STAMP, made_stamp))
+    return Indexed(report, [*kept, *moved, *bundle, STAMP], dict(sorted(bundles.items())), made_stamp)
 
 
 def _moved_into_place(folder: Path, target: Path) -> bool:

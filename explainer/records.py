@@ -88,27 +88,33 @@ class PageTable:
         return found
 
 
-def stale_pages(table: PageTable, pages: list[Page], inputs: Inputs, output: str) -> list[Page]:
-    """Return the pages to render: new ones, changed plans, missing or altered files, and changed inputs."""
-    reading = table.rows_reading(table.numbering.changed(inputs))
-    files = [page.file for page in pages]
-    rows = table.rows_of(files)
-    plans, sizes, mtimes = table.plans, table.sizes, table.mtimes
-    stale = []
+def altered_rows(table: PageTable) -> set[int]:
+    """Return the rows whose file is gone or no longer has the size and time it was written with."""
+    altered = set()
     # Plain strings rather than Paths: this looks at every page of the site on every build.
-    prefix = output + "/"
-    for page, file, row in zip(pages, files, rows, strict=True):
-        if row is None or row in reading or plans[row] != page.plan_digest:
-            stale.append(page)
-            continue
+    prefix = table.output + "/"
+    for row, (file, size, mtime_ns) in enumerate(zip(table.files, table.sizes, table.mtimes, strict=True)):
         try:
             status = os.stat(prefix + file)
         except OSError:
-            stale.append(page)
+            altered.add(row)
             continue
-        if status.st_size != sizes[row] or status.st_mtime_ns != mtimes[row]:
-            stale.append(page)
-    return stale
+        if status.st_size != size or status.st_mtime_ns != mtime_ns:
+            altered.add(row)
+    return altered
+
+
+def stale_pages(table: PageTable, pages: list[Page], inputs: Inputs, altered: Collection[int]) -> list[Page]:
+    """Return the pages to render: new ones, changed plans, changed inputs, and those whose files are
+    among the `altered` rows (see `altered_rows`)."""
+    reading = table.rows_reading(table.numbering.changed(inputs))
+    rows = table.rows_of([page.file for page in pages])
+    plans = table.plans
+    return [
+        page
+        for page, row in zip(pages, rows, strict=True)
+        if row is None or row in reading or row in altered or plans[row] != page.plan_digest
+    ]
 
 
 def recorded(

@@ -97,13 +97,14 @@ def search_stamp(plan: Plan) -> bytes:
     return (json.dumps({"shards": digests}, sort_keys=True, indent=1) + "\n").encode("ascii")
 
 
-def stale_shards(plan: Plan, stamp: bytes | None) -> list[int]:
-    """Return the shards whose pages differ from those the stamp (of the index in place) records."""
+def stale_shards(made: bytes, stamp: bytes | None) -> list[int]:
+    """Return the shards whose pages differ between the stamp of an index to make (`search_stamp` of its
+    pages) and that of the index in place."""
     try:
         before = json.loads(stamp or b"{}").get("shards", {})
     except (ValueError, AttributeError):
         before = {}
-    now = json.loads(search_stamp(plan))["shards"]
+    now = json.loads(made)["shards"]
     if len(before) != len(now):
         return [int(shard) for shard in now]
     return [int(shard) for shard, value in now.items() if before.get(shard) != value]
@@ -127,12 +128,11 @@ def indexed_shards(
         def index(shard: int) -> list[ContentError]:
             # The pages are linked into each shard's folder rather than copied.
             folder = Path(scratch) / f"shard-{shard}"
+            _linked(site, folder, [name for name in pages[shard] if name not in fresh])
             for name in pages[shard]:
                 if name in fresh:
                     (folder / name).parent.mkdir(parents=True, exist_ok=True)
                     (folder / name).write_bytes(fresh[name])
-                else:
-                    _link(site / name, folder / name)
             return _run_pagefind(folder, Path(scratch) / f"bundle-{shard}")
 
         # Two Pagefind processes at a time keep both cores busy (one alone waits on its own reading).
@@ -170,6 +170,22 @@ def index_pages(outputs: Mapping[str, bytes], plan: Plan) -> tuple[dict[str, byt
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(outputs[path])
         return index_shards(site, plan, list(shards_of(plan)))
+
+
+def _linked(site: Path, folder: Path, names: list[str]) -> None:
+    # Linked by one `cp` (GNU's, as on any Linux): the same loop in Python, run in a thread beside the
+    # build's, waits for the interpreter's lock at each of its 800 system calls (0.1 s for one bundle
+    # of a large site's edit, against 8 ms alone). Elsewhere, or across file systems, Python does it.
+    if names:
+        command = ["cp", "--link", "--parents", "--no-dereference", "--target-directory", str(folder), "--", *names]
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run(command, cwd=site, capture_output=True, check=True, timeout=600)
+            return
+        except (OSError, subprocess.SubprocessError):
+            shutil.rmtree(folder, ignore_errors=True)
+    for name in names:
+        _link(site / name, folder / name)
 
 
 def _link(source: Path, target: Path) -> None:

@@ -298,7 +298,7 @@ class SearchIndexer:
                 plan = self.plan
             started = time.perf_counter()
             try:
-                report, _, _ = update_search_index(self.output, plan)
+                report = update_search_index(self.output, plan).report
             except (BuildFailed, OSError) as err:
                 print(f"search index not updated: {err}", file=sys.stderr, flush=True)
                 continue

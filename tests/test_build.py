@@ -7,7 +7,9 @@ import shutil
 import subprocess
 import sys
 
-from explainer import pipeline
+import pytest
+
+from explainer import pipeline, search
 from explainer.cache import Cache
 from explainer.pipeline import build
 from explainer.search import search_digest
@@ -192,6 +194,33 @@ def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
     assert search_digest(b"<ol data-pagefind-ignore><li>A</li></ol>") != search_digest(
         b"<ol data-pagefind-ignore><li>B</li></ol>"
     )
+
+
+@pytest.mark.parametrize("by", ["cp", "Python"])
+def test_pages_to_index_are_linked_into_a_bundles_folder_not_copied(tmp_path, monkeypatch, by: str):
+    # One `cp` links a bundle's pages (a loop in a thread beside the build's waits on the interpreter's
+    # lock at each call); where it fails (no GNU cp, another file system) Python links them itself.
+    site = tmp_path / "site"
+    names = ["index.html", "es/index.html", "es/personas/ronald-johnson/index.html", "en/a b/index.html"]
+    for name in names:
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(f"<p>{name}</p>", "utf-8")
+    ran = []
+    real_run = subprocess.run
+
+    def run(command, *args, **kwargs):
+        ran.append(command[0])
+        if by == "Python":
+            raise FileNotFoundError(command[0])
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(search.subprocess, "run", run)
+    search._linked(site, tmp_path / "bundle", names)
+    assert ran == ["cp"]
+    linked = sorted(str(path.relative_to(tmp_path / "bundle")) for path in (tmp_path / "bundle").rglob("*.html"))
+    assert linked == sorted(names)
+    for name in names:
+        assert os.path.samefile(site / name, tmp_path / "bundle" / name)
 
 
 def test_search_bundles_written_file_by_file_equal_those_moved_into_place(project, tmp_path, monkeypatch):

@@ -5,10 +5,15 @@ never lets a record be read against a header that is not its own.
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
+
+import pytest
 
 from explainer import pipeline
 from explainer.cache import HEADER, SHARDS, Cache
+from explainer.errors import BuildFailed
+from explainer.model import Event, Positions
 from tests.conftest import tree_digest
 from tests.test_incremental import clean_build_of, copy_real_site, replace_in
 
@@ -177,3 +182,32 @@ def test_a_save_of_some_tables_saves_only_those(tmp_path: Path):
     assert Cache(tmp_path).part("parts") == {("x", "parts"): "parts"} and Cache(tmp_path).part("pages") == {}
     cache.save()
     assert Cache(tmp_path).part("pages") == {("x", "pages"): "pages"}
+
+
+def test_errors_in_entries_read_from_the_cache_name_the_same_lines_as_without_it(tmp_path: Path):
+    # Entries read from the cache carry where each field stands packed (model.Positions): an error in
+    # an entry that did not change, found because another was removed, must point where a build
+    # without the cache points.
+    project = copy_real_site(tmp_path / "site")
+    pipeline.build(project, search=False, cache=Cache.at(project.root))
+    (project.content / "people/ronald-johnson.yml").unlink()
+
+    def errors_of(cache: Cache) -> list[str]:
+        with pytest.raises(BuildFailed) as failed:
+            pipeline.build(project, search=False, cache=cache)
+        return [str(error) for error in failed.value.errors]
+
+    cached, uncached = errors_of(Cache.at(project.root)), errors_of(Cache(None))
+    assert cached == uncached
+    assert any(":" in error and "ronald-johnson" in error for error in cached)
+
+
+def test_positions_pickle_as_one_string_and_unpack_to_the_same_places():
+    table = {(): (1, 1), ("title",): (3, 1), ("title", "es"): (4, 7), ("roles", 0, "start"): (12, 12)}
+    positions = Positions(table)
+    assert dict(positions) == table and len(positions) == 4
+    again = pickle.loads(pickle.dumps(positions))
+    assert again._table is None  # nothing unpacked until asked for
+    assert dict(again) == table and again[("title", "es")] == (4, 7)
+    event = Event(id="e", file="content/events/e.yml", positions=positions, date=None, status="x", title={}, summary={})
+    assert pickle.loads(pickle.dumps(event)).position(("title", "es", "more")) == (4, 7)

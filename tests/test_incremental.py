@@ -8,6 +8,7 @@ because everything was re-rendered every time would prove nothing.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import explainer.search
-from explainer import pipeline, render
+from explainer import pipeline, records, render
 from explainer.cache import Cache
 from explainer.content import Project
 from explainer.errors import BuildFailed
@@ -181,17 +182,31 @@ def test_noop_rebuild_renders_nothing_and_a_new_process_reuses_the_cache(tmp_pat
     assert again.report is not None and again.report.written == ()
 
 
-def test_a_page_altered_on_disk_is_rendered_again(tmp_path: Path):
+@pytest.mark.parametrize("where", ["in the build's process", "in a process of its own"])
+def test_a_page_altered_on_disk_is_rendered_again(tmp_path: Path, monkeypatch, where: str):
+    # On a large site the pages' files are looked at by a forked process while the model is read.
+    looked_in = tmp_path / "looked-in"
+    real_altered_rows = records.altered_rows
+
+    def altered_rows(table):
+        looked_in.write_text(str(os.getpid()))
+        return real_altered_rows(table)
+
+    monkeypatch.setattr(pipeline, "altered_rows", altered_rows)
+    if where == "in a process of its own":
+        monkeypatch.setattr(pipeline, "FEEDS_APART_FROM", 1)
     project = copy_real_site(tmp_path / "site")
     build(project, search=False)
-    page = project.output / "es" / "index.html"
+    page, touched = project.output / "es" / "index.html", project.output / "en" / "people" / "index.html"
     original = page.read_bytes()
     page.write_bytes(b"tampered")
     (project.output / "en" / "index.html").unlink()
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 1))  # its bytes as they were
     again = build(project, search=False)
-    assert again.rendered == 2
+    assert again.rendered == 3
     assert page.read_bytes() == original
     assert (project.output / "en" / "index.html").is_file()
+    assert (looked_in.read_text() != str(os.getpid())) == (where == "in a process of its own")
 
 
 def test_a_damaged_cache_is_ignored(tmp_path: Path):
