@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Model
+from .output import Copy, New, Spliced
 from .strings import Strings
 from .trace import Inputs, Read, Recorder, TrackedModel, TrackedStrings
 
@@ -96,27 +97,36 @@ class Parts:
         self.computed: dict[object, tuple[frozenset[Read], bytes]] = {}
         """Parts computed ahead (across the cores, see `adopt`), by name."""
 
-    def written(self, file: str) -> tuple[bytes, Layout] | None:
-        """Return the bytes and layout of `file` as the last build wrote it, if it is still so."""
+    def written(self, file: str) -> Written | None:
+        """Return the size, time and layout of `file` as the last build wrote it, if it still has them."""
         if file not in self._checked:
             found = self._written.get(file)
-            data = None
             if found is not None and self._output is not None:
                 try:
                     status = os.stat(self._output / file)
-                    if (status.st_size, status.st_mtime_ns) == (found.size, found.mtime_ns):
-                        data = (self._output / file).read_bytes()
                 except OSError:
-                    data = None
-            self._checked[file] = (data, found.layout) if data is not None and len(data) == found.size else None
+                    found = None
+                else:
+                    if (status.st_size, status.st_mtime_ns) != (found.size, found.mtime_ns):
+                        found = None
+            self._checked[file] = found if self._output is not None else None
         return self._checked[file]
+
+    def _bytes_of(self, file: str, written: Written) -> bytes | None:
+        # Read only when parts are to be found by name (an event moved, an entry added).
+        assert self._output is not None
+        try:
+            data = (self._output / file).read_bytes()
+        except OSError:
+            return None
+        return data if len(data) == written.size else None
 
     def stale(self, file: str) -> int | None:
         """Return how many parts of `file` as written read something changed since; None if it is not as written."""
         written = self.written(file)
         if written is None:
             return None
-        return len(self._stale_indexes(written[1]))
+        return len(self._stale_indexes(written.layout))
 
     def _stale_indexes(self, layout: Layout) -> list[int]:
         # Asked for each file by the build's estimate of the work, then by its making.
@@ -130,40 +140,49 @@ class Parts:
 
     def joined(
         self, file: str, head: bytes, names: list, job: Callable[[int], Job], tail: bytes, separator: bytes = b""
-    ) -> bytes:
-        """Return `file` made of `head`, the parts named `names` (`job(i)` computes the i-th) and `tail`."""
+    ) -> bytes | Spliced:
+        """Return `file` made of `head`, the parts named `names` (`job(i)` computes the i-th) and `tail`:
+        as the file in place spliced with new parts, when it has the same parts in the same order."""
         names = tuple(names)
         step = len(separator)
         written = self.written(file)
-        if written is not None and written[1].names == names and written[1].step == step:
-            body, layout = self._spliced(written[0], written[1], job)
-        else:
-            body, layout = self._assembled(names, job, separator, written)
+        if written is not None and written.layout.names == names and written.layout.step == step:
+            assert self._output is not None
+            body, layout, end = self._spliced(written.layout, job)
+            self.layouts[file] = Layout(names, layout.lengths, layout.counts, layout.reads, len(head), step)
+            pieces = ((head, 0, written.layout.first), *body, (tail, end, written.size - end))
+            return Spliced(self._output / file, written.size, written.mtime_ns, pieces)
+        data = self._bytes_of(file, written) if written is not None else None
+        found = (data, written.layout) if data is not None and written is not None else None
+        parts, layout = self._assembled(names, job, separator, found)
         self.layouts[file] = Layout(names, layout.lengths, layout.counts, layout.reads, len(head), step)
-        return b"".join([head, *body, tail])
+        return b"".join([head, *parts, tail])
 
-    def _spliced(self, data: bytes, layout: Layout, job: Callable[[int], Job]) -> tuple[list, Layout]:
+    def _spliced(self, layout: Layout, job: Callable[[int], Job]) -> tuple[list[Copy | New], Layout, int]:
         # The same parts in the same order: those whose reads changed are computed and put in place
-        # of their old bytes and reads; the bytes and reads between them are copied in runs.
+        # of their old bytes and reads; the bytes and reads between them are kept in runs. Returns the
+        # pieces, the new layout and where the old parts end.
         starts, ends = layout.starts(), list(itertools.accumulate(layout.counts))
         lengths, counts = array("Q", layout.lengths), array("I", layout.counts)
-        view = memoryview(data)
-        body: list = []
+        body: list[Copy | New] = []
         reads = array("I")
-        copied = layout.first  # where the bytes not yet copied begin
+        copied = layout.first  # where the bytes not yet kept begin
         read = 0  # and the reads
         for index in self._stale_indexes(layout):
             value, numbers = self._part(job(index))
             start = ends[index] - layout.counts[index]
-            body += [view[copied : starts[index]], value]
+            if starts[index] > copied:
+                body.append((copied, starts[index] - copied))
+            body.append((value, starts[index], layout.lengths[index]))
             reads += layout.reads[read:start]
             reads += numbers
             copied, read = starts[index] + lengths[index], ends[index]
             lengths[index], counts[index] = len(value), len(numbers)
-        if lengths:
-            body.append(view[copied : starts[-1] + layout.lengths[-1]])
+        end = starts[-1] + layout.lengths[-1] if layout.lengths else layout.first
+        if end > copied:
+            body.append((copied, end - copied))
         reads += layout.reads[read:]
-        return body, Layout(layout.names, lengths, counts, reads, 0, 0)
+        return body, Layout(layout.names, lengths, counts, reads, 0, 0), end
 
     def _assembled(
         self, names: tuple, job: Callable[[int], Job], separator: bytes, written: tuple[bytes, Layout] | None

@@ -14,6 +14,7 @@ import pytest
 
 from explainer import feeds, pipeline
 from explainer.cache import Cache
+from explainer.output import Spliced
 from explainer.pipeline import build
 from tests.test_incremental import (
     assert_same_files,
@@ -150,3 +151,45 @@ def test_feeds_made_by_a_process_of_their_own_are_read_back_by_the_next_build(tm
     _build_in_new_process(project)
     assert made_by == [os.getpid()] and computed == []
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean2"))
+
+
+@pytest.mark.parametrize("copied_by", ["the kernel", "hand"])
+def test_a_spliced_file_is_its_kept_runs_and_new_bytes_in_order(tmp_path: Path, monkeypatch, copied_by: str):
+    # A file remade from the one in place: kept runs copied by os.copy_file_range (or read and written
+    # where the system has none), new bytes written between them.
+    source = tmp_path / "feed.xml"
+    source.write_bytes(b"<head>AAAA,BBBB,CCCC</tail>")
+    status = source.stat()
+    pieces = ((b"<HEAD>", 0, 6), (6, 5), (b"bb", 11, 4), (15, 5), (b"</end>\n", 20, 7))
+    spliced = Spliced(source, status.st_size, status.st_mtime_ns, pieces)
+    if copied_by == "hand":
+        monkeypatch.delattr(os, "copy_file_range")
+    expected = b"<HEAD>AAAA,bb,CCCC</end>\n"
+    assert len(spliced) == len(expected) and bytes(spliced) == expected
+    target = tmp_path / "next"
+    with open(target, "wb") as handle:
+        handle.write(b"")
+        spliced.write_to(handle.fileno())
+    assert target.read_bytes() == expected
+    assert not spliced.same_as_source()
+    unchanged = ((b"<head>", 0, 6), (6, 5), (b"BBBB", 11, 4), (15, 5), (b"</tail>", 20, 7))
+    assert Spliced(source, status.st_size, status.st_mtime_ns, unchanged).same_as_source()
+    # The file it is made from, changed since it was looked at: refused, never copied from.
+    source.write_bytes(b"<head>XXXX,YYYY,ZZZZ</tail>")
+    os.utime(source, ns=(status.st_atime_ns, status.st_mtime_ns + 1))
+    with pytest.raises(OSError, match="changed while the site was built"):
+        bytes(spliced)
+
+
+def test_an_edit_writes_a_feed_only_where_its_bytes_change(tmp_path: Path):
+    # A Spanish text's edit remakes the Spanish export by splicing; the English one, whose parts are
+    # computed again the same, is left untouched (not rewritten with the same bytes).
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False, cache=Cache.at(project.root))
+    english = project.output / "en/data.json"
+    before = english.stat().st_mtime_ns
+    edit_entry_text(project.root)
+    report = build(project, search=False, cache=Cache.at(project.root)).report
+    assert "es/data.json" in report.written and "en/data.json" not in report.written
+    assert english.stat().st_mtime_ns == before
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
