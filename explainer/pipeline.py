@@ -40,6 +40,7 @@ from .search import (
     BUNDLE,
     STAMP,
     Plan,
+    Sharded,
     bundle_files,
     bundle_path,
     index_pages,
@@ -47,6 +48,7 @@ from .search import (
     search_digest,
     search_stamp,
     shard_count,
+    sharded,
     stale_shards,
 )
 from .strings import Strings, read_strings
@@ -110,13 +112,12 @@ class LastBuild:
 
 @dataclass(frozen=True)
 class Indexed:
-    """What `update_search_index` did: the files it changed, every file of the index, the files of each
-    bundle, and the stamp of the index made from the pages it was given."""
+    """What `update_search_index` did: the files it changed, every file of the index, and the files of
+    each bundle."""
 
     report: WriteReport
     names: list[str]
     bundles: Listing
-    stamp: bytes
 
 
 FEEDS_APART_FROM = 2000
@@ -228,6 +229,9 @@ def build(
             if write:
                 searched = search_digests(previous, pages, rendered)
                 search_plan = {page.file: searched[page.file] for page in pages if page.searchable}
+                # The pages by bundle and the stamp of their index: made here, before the indexer starts
+                # beside the rest of the build (where each of its steps waits for the interpreter's lock).
+                to_index = sharded(search_plan)
             if write and search and index_now and tree is None:
                 # Pagefind indexes the pages just rendered (from memory) and the others (from the output
                 # folder) while the feeds are finished and the pages written; the new bundles are put in
@@ -241,6 +245,7 @@ def build(
                     fresh=rendered.outputs,
                     written=written,
                     listing=listing,
+                    grouped=to_index,
                 )
             with _told(written) if indexing is not None else contextlib.nullcontext():
                 made: dict[str, bytes] = dict(rendered.outputs)
@@ -278,7 +283,7 @@ def build(
                 _replace_part(cache, "feeds", layouts.kept(project.output))
         if indexing is None and search and index_now:
             # A first build's pages are indexed once its tree is in place, from the written files.
-            indexing = indexer.submit(update_search_index, project.output, search_plan)
+            indexing = indexer.submit(update_search_index, project.output, search_plan, grouped=to_index)
         # While Pagefind indexes, this process records the pages and saves the cache; the record of the
         # whole build is completed once the index is in place, and saved last.
         manifest = recorded(previous, pages, rendered.reads, inputs, str(project.output), searched)
@@ -290,22 +295,21 @@ def build(
         # The result reads files back from the output folder when asked: a large site's pages are not
         # held in memory beyond this point (the cache is saved below with room to spare).
         names = [*kept, *rendered.written, *made]
-        bundles: Listing = {}
-        index_stamp = None
-        if indexing is not None:
-            indexed = indexing.result()
-            names += indexed.names
-            report = report.merged(indexed.report)
-            bundles, index_stamp = indexed.bundles, indexed.stamp
-        outputs = SiteFiles({}, project.output, names)
+        files = _files_written(project, manifest, made)
         texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
         if texts != last_texts:
             # A source text new to this build: rarely so, and only a slower next build if it raced a save.
             stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts, known)
+        bundles: Listing = {}
+        if indexing is not None:
+            indexed = indexing.result()
+            names += indexed.names
+            report = report.merged(indexed.report)
+            bundles = indexed.bundles
+        outputs = SiteFiles({}, project.output, names)
         total = len(report.written) + report.unchanged
-        pages_digest = index_stamp if index_stamp is not None else search_stamp(search_plan)
-        last = LastBuild(stamp, {}, texts, pages_digest, search_plan, search, total, bundles)
-        _remember_build(cache, project, manifest, made, last)
+        last = LastBuild(stamp, files, texts, to_index.stamp, search_plan, search, total, bundles)
+        _replace_part(cache, "last", {str(project.output): last})
         del made, rendered
         if save:
             cache.save()
@@ -696,16 +700,14 @@ def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:
     return True
 
 
-def _remember_build(
-    cache: Cache, project: Project, manifest: PageTable, made: Mapping[str, bytes], last: LastBuild
-) -> None:
-    files = last.files
-    files.update(manifest.written())
+def _files_written(project: Project, manifest: PageTable, made: Mapping[str, object]) -> dict[str, tuple[int, int]]:
+    # Every file of the site but the search index's, with its size and time as written.
+    files = dict(manifest.written())
     for name in made:
         if name not in files:
             status = (project.output / name).stat()
             files[name] = (status.st_size, status.st_mtime_ns)
-    _replace_part(cache, "last", {str(project.output): last})
+    return files
 
 
 def search_digests(previous: PageTable, pages: list[Page], rendered) -> dict[str, str]:
@@ -795,6 +797,7 @@ def update_search_index(
     fresh: Mapping[str, bytes] | None = None,
     written: concurrent.futures.Future | None = None,
     listing: tuple[bytes, Listing] | None = None,
+    grouped: Sharded | None = None,
 ) -> Indexed:
     """Index the shards of `output` whose pages changed since they were indexed; return what it did.
 
@@ -803,14 +806,15 @@ def update_search_index(
     A build calls it before writing: `fresh` holds the pages it is about to write, indexed from there,
     and the new bundles are put in place once `written` is true (never, if it is false). `listing`
     is what the last call returned with the stamp it wrote: used if that stamp is still in place, it
-    spares listing a large site's bundles (19,000 files) to find the few that change.
+    spares listing a large site's bundles (19,000 files) to find the few that change. `grouped` is
+    `sharded(plan)`, if already made.
     """
     if plan is None:
         plan = _search_plan_on_disk(output)
     stamp = output / STAMP
     stamped = stamp.read_bytes() if stamp.is_file() else None
-    made_stamp = search_stamp(plan)
-    stale = stale_shards(made_stamp, stamped)
+    grouped = grouped or sharded(plan)
+    stale = stale_shards(grouped.stamp, stamped)
     count = shard_count(len(plan))
     known: Listing = listing[1] if listing is not None and stamped is not None and listing[0] == stamped else {}
 
@@ -823,17 +827,16 @@ def update_search_index(
     kept = [name for files in bundles.values() for name in files]
     if not stale:
         # The index already covers exactly these pages: it is kept as it is.
-        return Indexed(WriteReport((), (), len(kept) + 1), [*kept, STAMP], bundles, made_stamp)
+        return Indexed(WriteReport((), (), len(kept) + 1), [*kept, STAMP], bundles)
     # The files that may be left over: those of the bundles indexed again (all of them, when the count
-    # of bundles changed: the site's bundles are all indexed again, and some may be gone).
-    previous = (
-        None if len(stale) == count else [name for shard in stale for name in _files_under(output, bundle_path(shard))]
-    )
+    # of bundles changed: the site's bundles are all indexed again, and some may be gone). Known from
+    # the last build's record like the others' (listing a bundle waited 0.04 s on the interpreter's lock).
+    previous = None if len(stale) == count else [name for shard in stale for name in files_of(shard)]
     bundle: dict[str, bytes] = {}
     moved: list[str] = []
-    with indexed_shards(output, plan, stale, fresh) as (folders, errors):
+    with indexed_shards(output, grouped, stale, fresh) as (folders, errors):
         if written is not None and not written.result():
-            return Indexed(WriteReport((), (), 0), [], {}, made_stamp)  # the pages were not written: nor their index
+            return Indexed(WriteReport((), (), 0), [], {})  # the pages were not written: nor their index
         if errors:
             raise BuildFailed(errors)
         for shard, folder in folders.items():
@@ -850,8 +853,8 @@ def update_search_index(
     report = write_site(bundle, output, within=f"{BUNDLE}/", keep=STAMP, kept=[*kept, *moved], previous=previous)
     report = WriteReport(tuple(sorted([*report.written, *moved])), report.removed, report.unchanged - len(moved))
     # Written last: a build stopped before this point re-indexes next time.
-    report = report.merged(write_file(output, STAMP, made_stamp))
-    return Indexed(report, [*kept, *moved, *bundle, STAMP], dict(sorted(bundles.items())), made_stamp)
+    report = report.merged(write_file(output, STAMP, grouped.stamp))
+    return Indexed(report, [*kept, *moved, *bundle, STAMP], dict(sorted(bundles.items())))
 
 
 def _moved_into_place(folder: Path, target: Path) -> bool:

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ContentError
@@ -86,10 +87,28 @@ def shards_of(plan: Plan) -> dict[int, dict[str, str]]:
     return shards
 
 
+@dataclass(frozen=True)
+class Sharded:
+    """The pages to index grouped by shard (see `shards_of`), and the stamp of an index made of them."""
+
+    shards: dict[int, dict[str, str]]
+    stamp: bytes
+
+
+def sharded(plan: Plan) -> Sharded:
+    """Return the pages to index by shard, with their stamp: made once, for the stamp and the indexer."""
+    shards = shards_of(plan)
+    return Sharded(shards, _stamp_of(shards))
+
+
 def search_stamp(plan: Plan) -> bytes:
     """Return the stamp of an index made from these pages: each shard's digest of its pages."""
+    return _stamp_of(shards_of(plan))
+
+
+def _stamp_of(shards: Mapping[int, Mapping[str, str]]) -> bytes:
     digests = {}
-    for shard, pages in shards_of(plan).items():
+    for shard, pages in shards.items():
         hashed = hashlib.sha256()
         for name, value in pages.items():
             hashed.update(f"{name}\0{value}\0".encode())
@@ -112,7 +131,7 @@ def stale_shards(made: bytes, stamp: bytes | None) -> list[int]:
 
 @contextlib.contextmanager
 def indexed_shards(
-    site: Path, plan: Plan, shards: list[int], fresh: Mapping[str, bytes] | None = None
+    site: Path, plan: Plan | Sharded, shards: list[int], fresh: Mapping[str, bytes] | None = None
 ) -> Iterator[tuple[dict[int, Path], list[ContentError]]]:
     """Run Pagefind over the pages of some shards of a built folder; give each shard's bundle folder.
 
@@ -121,7 +140,7 @@ def indexed_shards(
     marked data-pagefind-body. `fresh` holds pages (by file) as they are about to be written in
     `site`: those are indexed from here rather than from the folder.
     """
-    pages = shards_of(plan)
+    pages = plan.shards if isinstance(plan, Sharded) else shards_of(plan)
     fresh = fresh or {}
     with tempfile.TemporaryDirectory(prefix=".explainer-search-", dir=site.parent) as scratch:
 
