@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import write_corpus
+from explainer import search
 from explainer.output import MARKER, MARKER_TEXT, write_site
 from tests.conftest import REPO, tree_digest
 
@@ -65,6 +66,7 @@ def test_killing_a_build_never_leaves_a_truncated_or_temporary_file(tmp_path: Pa
 
     rng = random.Random(20260115)
     mid_write = 0
+    killed = []
     for _ in range(KILLS):
         shutil.rmtree(site)
         shutil.copytree(old_site, site)
@@ -73,6 +75,7 @@ def test_killing_a_build_never_leaves_a_truncated_or_temporary_file(tmp_path: Pa
         time.sleep(rng.uniform(0.0, 0.9) * writing)
         process.send_signal(signal.SIGKILL)
         process.wait()
+        killed.append(process.pid)
         now = tree_digest(site)
         torn = sorted(path for path, digest in now.items() if digest not in (old.get(path), new.get(path)))
         assert torn == [], f"files neither old nor new after a kill: {torn[:5]}"
@@ -83,7 +86,11 @@ def test_killing_a_build_never_leaves_a_truncated_or_temporary_file(tmp_path: Pa
     assert mid_write >= KILLS // 2, f"only {mid_write} of {KILLS} kills landed while files were being written"
     # A build after a kill finishes the job.
     assert _build(root, site).wait() == 0
-    assert tree_digest(site) == new
+    final = tree_digest(site)
+    assert final == new, sorted(p for p in set(final) | set(new) if final.get(p) != new.get(p))[:10]
+    # Nor is anything left of the killed builds' scratch folders in memory (removed by the next build).
+    left = [path.name for path in search.MEMORY.glob("explainer-search-*") if int(path.name.split("-")[2]) in killed]
+    assert left == []
 
 
 def test_two_writers_into_one_folder_do_not_collide(tmp_path: Path):

@@ -6,6 +6,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +17,7 @@ from explainer.pipeline import build
 from explainer.search import search_digest
 from tests.conftest import REPO, errors_of, tree_digest, write
 from tests.golden import GOLDEN, build_fixture_outputs
-from tests.test_incremental import copy_real_site
+from tests.test_incremental import add_entry, assert_same_files, clean_build_of, copy_real_site, edit_entry_text
 
 
 def test_output_matches_golden():
@@ -197,12 +199,13 @@ def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
 
 
 @pytest.mark.parametrize("by", ["cp", "Python"])
-def test_pages_to_index_are_linked_into_a_bundles_folder_not_copied(tmp_path, monkeypatch, by: str):
-    # One `cp` links a bundle's pages (a loop in a thread beside the build's waits on the interpreter's
-    # lock at each call); where it fails (no GNU cp, another file system) Python links them itself.
+def test_pages_to_index_are_copied_in_the_order_of_their_names(tmp_path, monkeypatch, by: str):
+    # One `cp` copies a bundle's pages (a loop in a thread beside the build's waits on the interpreter's
+    # lock at each call); where it fails (no GNU cp), Python copies them. Either way in name order, which
+    # on some file systems is the order Pagefind finds them in.
     site = tmp_path / "site"
-    names = ["index.html", "es/index.html", "es/personas/ronald-johnson/index.html", "en/a b/index.html"]
-    for name in names:
+    names = sorted(["index.html", "es/index.html", "es/personas/ronald-johnson/index.html", "en/a b/index.html"])
+    for name in reversed(names):
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(f"<p>{name}</p>", "utf-8")
     ran = []
@@ -215,12 +218,66 @@ def test_pages_to_index_are_linked_into_a_bundles_folder_not_copied(tmp_path, mo
         return real_run(command, *args, **kwargs)
 
     monkeypatch.setattr(search.subprocess, "run", run)
-    search._linked(site, tmp_path / "bundle", names)
+    search._copied(site, tmp_path / "bundle", names)
     assert ran == ["cp"]
-    linked = sorted(str(path.relative_to(tmp_path / "bundle")) for path in (tmp_path / "bundle").rglob("*.html"))
-    assert linked == sorted(names)
+    copies = [tmp_path / "bundle" / name for name in names]
+    assert [path.read_bytes() for path in copies] == [(site / name).read_bytes() for name in names]
+    assert not any(os.path.samefile(site / name, path) for name, path in zip(names, copies, strict=True))
+
+
+@pytest.mark.parametrize("link", [True, False], ids=["linked", "copied"])
+def test_pages_gathered_by_hand_are_linked_or_copied_or_fresh(tmp_path, link: bool):
+    site = tmp_path / "site"
+    names = ["a/index.html", "b/index.html", "c/index.html"]
     for name in names:
-        assert os.path.samefile(site / name, tmp_path / "bundle" / name)
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(f"<p>{name}</p>", "utf-8")
+    search._gathered(site, tmp_path / "bundle", names, {"b/index.html": b"<p>fresh</p>"}, link=link)
+    assert (tmp_path / "bundle/b/index.html").read_bytes() == b"<p>fresh</p>"
+    assert (site / "b/index.html").read_bytes() == b"<p>b/index.html</p>"
+    for name in ("a/index.html", "c/index.html"):
+        assert os.path.samefile(site / name, tmp_path / "bundle" / name) == link
+
+
+@pytest.fixture
+def in_memory(tmp_path):
+    """A folder on a file system in memory (/dev/shm), where files are listed in the order they were made."""
+    root = Path("/dev/shm")
+    if not root.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("/dev/shm is missing: the search index's scratch folders in memory are not tested")
+        pytest.skip("no /dev/shm here")
+    folder = Path(tempfile.mkdtemp(dir=root, prefix="explainer-test-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("edit", ["entry text", "new entry"])
+@pytest.mark.parametrize("memory", ["in memory", "none"])
+def test_an_edit_reindexes_its_bundle_in_memory_or_beside_the_site_alike(
+    tmp_path, monkeypatch, in_memory, memory: str, edit: str
+):
+    # Pagefind's scratch folders are made in memory where the system has it (its pages copied in name
+    # order, a rendered page's bytes put in place of its copy), else beside the site; either way the
+    # index equals a clean build's, and nothing is left in either place.
+    monkeypatch.setattr(search, "MEMORY", in_memory if memory == "in memory" else tmp_path / "no such folder")
+    monkeypatch.setattr(search, "SHARD_PAGES", 12)
+    project = copy_real_site(tmp_path / "site")
+    build(project)
+    used = []
+    real_run_pagefind = search._run_pagefind
+
+    def run_pagefind(pages, bundle):
+        used.append((pages.is_relative_to(in_memory), bundle.is_relative_to(in_memory)))
+        return real_run_pagefind(pages, bundle)
+
+    monkeypatch.setattr(search, "_run_pagefind", run_pagefind)
+    (edit_entry_text if edit == "entry text" else add_entry)(project.root)
+    build(project)
+    expected = {(True, True)} if memory == "in memory" else {(False, False)}
+    assert used and set(used) <= expected | {(memory == "in memory", False)}
+    assert list(in_memory.iterdir()) == [] and not list(tmp_path.glob(".explainer-search-*"))
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
 def test_search_bundles_written_file_by_file_equal_those_moved_into_place(project, tmp_path, monkeypatch):
