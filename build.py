@@ -87,6 +87,11 @@ def run_build(project, args) -> int:
     except OutputRefused as refused:
         print(f"build.py: {refused}", file=sys.stderr)
         return 1
+    except OSError as failed:
+        # The output cannot be written (a file where a folder should be, a full disk, a feed changed by
+        # another program while the site was built): said in one line, every file written whole or not.
+        print(f"build.py: cannot write the site: {failed}", file=sys.stderr)
+        return 1
     report = result.report
     elapsed = time.perf_counter() - started
     print(

@@ -78,3 +78,14 @@ def test_bad_base_url_is_refused(cli_root):
     done = run(cli_root, "build", "--base-url", "javascript: alert(1)")
     assert done.returncode == 2
     assert "--base-url" in done.stderr
+
+
+def test_an_output_that_cannot_be_written_is_said_in_one_line(cli_root, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    done = run(cli_root, "build", "--no-search", "--output", str(tmp_path / "a-file" / "site"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert (
+        len(lines) == 1 and lines[0].startswith("build.py: cannot write the site: ") and "Not a directory" in lines[0]
+    )

@@ -193,3 +193,24 @@ def test_an_edit_writes_a_feed_only_where_its_bytes_change(tmp_path: Path):
     assert "es/data.json" in report.written and "en/data.json" not in report.written
     assert english.stat().st_mtime_ns == before
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+def test_a_feed_changed_while_the_site_is_built_is_refused_then_made_whole(tmp_path: Path, monkeypatch):
+    # A feed is remade from the file in place; another program changing that file after the build
+    # looked at it must not give a feed made of runs of two different files.
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False, cache=Cache.at(project.root))
+    edit_entry_text(project.root)
+    export = project.output / "es/data.json"
+    real_write_site = pipeline.write_site
+
+    def changed_first(*args, **kwargs):
+        export.write_bytes(export.read_bytes().replace(b"{", b"{ ", 1))
+        return real_write_site(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "write_site", changed_first)
+    with pytest.raises(OSError, match="changed while the site was built"):
+        build(project, search=False, cache=Cache.at(project.root))
+    monkeypatch.setattr(pipeline, "write_site", real_write_site)
+    build(project, search=False, cache=Cache.at(project.root))
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
