@@ -153,14 +153,14 @@ def indexed_shards(
             # file system there: linking them beside the site, on a disk, took 0.2 s per bundle and
             # Pagefind writing its 300 files there another 0.15 s, against 0.02 s and none in memory.
             folder = Path(memory or beside) / f"shard-{shard}"
-            names = list(pages[shard])  # sorted
-            if memory is not None and all(name not in fresh or (site / name).is_file() for name in names):
-                _copied(site, folder, names)
-                for name in names:
-                    if name in fresh:
-                        (folder / name).write_bytes(fresh[name])  # in place: where its copy was made
+            names, link = list(pages[shard]), memory is None  # names sorted; linked beside the site
+            rendered = [name for name in names if name in fresh]
+            if not rendered or (not link and all((site / name).is_file() for name in rendered)):
+                _copied(site, folder, names, link=link)
+                for name in rendered:
+                    (folder / name).write_bytes(fresh[name])  # in place of its copy, in its order
             else:
-                _gathered(site, folder, names, fresh, link=memory is None)
+                _gathered(site, folder, names, fresh, link=link)
             # A bundle that replaces one is written into the site file by file (only the files that
             # changed); a new one is moved in whole, so it is made beside the site.
             replaces = (site / bundle_path(shard)).exists()
@@ -250,19 +250,21 @@ def index_pages(outputs: Mapping[str, bytes], plan: Plan) -> tuple[dict[str, byt
 # that the same pages give the same bundle however they came (rendered now, or as written before).
 
 
-def _copied(site: Path, folder: Path, names: list[str]) -> None:
-    # Copied in order by one `cp` (GNU's, as on any Linux): the same loop in Python, run in a thread
-    # beside the build's, waits for the interpreter's lock at each of its 800 system calls (0.1 s for
-    # one bundle of a large site's edit, against 8 ms alone). Elsewhere Python does it.
+def _copied(site: Path, folder: Path, names: list[str], *, link: bool) -> None:
+    # Copied (or linked) in order by one `cp` (GNU's, as on any Linux): the same loop in Python, run in
+    # a thread beside the build's, waits for the interpreter's lock at each of its 800 system calls
+    # (0.1 s for one bundle of a large site's edit, against 8 ms alone). Elsewhere Python does it.
     if names:
         folder.mkdir(parents=True, exist_ok=True)
-        command = ["cp", "--parents", "--no-dereference", "--target-directory", str(folder), "--", *names]
+        command = ["cp", *(["--link"] if link else []), "--parents", "--no-dereference", "--target-directory"]
         try:
-            subprocess.run(command, cwd=site, capture_output=True, check=True, timeout=600)
+            subprocess.run(
+                [*command, str(folder), "--", *names], cwd=site, capture_output=True, check=True, timeout=600
+            )
             return
         except (OSError, subprocess.SubprocessError):
             shutil.rmtree(folder, ignore_errors=True)
-    _gathered(site, folder, names, {}, link=False)
+    _gathered(site, folder, names, {}, link=link)
 
 
 def _gathered(site: Path, folder: Path, names: list[str], fresh: Mapping[str, bytes], *, link: bool) -> None:

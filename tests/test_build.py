@@ -199,7 +199,8 @@ def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
 
 
 @pytest.mark.parametrize("by", ["cp", "Python"])
-def test_pages_to_index_are_copied_in_the_order_of_their_names(tmp_path, monkeypatch, by: str):
+@pytest.mark.parametrize("link", [True, False], ids=["linked beside the site", "copied into memory"])
+def test_pages_to_index_are_copied_in_the_order_of_their_names(tmp_path, monkeypatch, by: str, link: bool):
     # One `cp` copies a bundle's pages (a loop in a thread beside the build's waits on the interpreter's
     # lock at each call); where it fails (no GNU cp), Python copies them. Either way in name order, which
     # on some file systems is the order Pagefind finds them in.
@@ -218,11 +219,11 @@ def test_pages_to_index_are_copied_in_the_order_of_their_names(tmp_path, monkeyp
         return real_run(command, *args, **kwargs)
 
     monkeypatch.setattr(search.subprocess, "run", run)
-    search._copied(site, tmp_path / "bundle", names)
+    search._copied(site, tmp_path / "bundle", names, link=link)
     assert ran == ["cp"]
     copies = [tmp_path / "bundle" / name for name in names]
     assert [path.read_bytes() for path in copies] == [(site / name).read_bytes() for name in names]
-    assert not any(os.path.samefile(site / name, path) for name, path in zip(names, copies, strict=True))
+    assert [os.path.samefile(site / name, path) for name, path in zip(names, copies, strict=True)] == [link] * 4
 
 
 @pytest.mark.parametrize("link", [True, False], ids=["linked", "copied"])
