@@ -17,6 +17,7 @@ from .dates import PartialDate, format_partial_date
 from .links import all_citations
 from .metadata import hreflang_alternates, text_in, words
 from .model import Agreement, Entry, Event, Model, Organization, Person, Source, Term
+from .output import Spliced
 from .parallel import map_in_chunks
 from .parts import Job, Parts, compute_part
 from .plan import Page
@@ -43,7 +44,7 @@ def _instant(date: PartialDate) -> str:
     return f"{date.first_day().isoformat()}T00:00:00Z"
 
 
-def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes:
+def atom_feed(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes | Spliced:
     """Return the Atom feed of the timeline in one language, newest first."""
     feed = etree.Element("feed", {"xmlns": ATOM, "xml:lang": lang})
     _child(feed, "title", f"{text_in(model, model.site.title, lang)} · {strings.get(lang, 'timeline.title')}")
@@ -100,7 +101,7 @@ def _urn(model: Model, name: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"explainer:{site}:{name}").urn
 
 
-def calendar(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes:
+def calendar(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes | Spliced:
     """Return an ICS calendar of the events known to the day or the month, each an all-day event.
 
     An event known only to its year is left out: a year-long entry would fill every day of a reader's
@@ -153,7 +154,7 @@ def _span(date: PartialDate) -> tuple[datetime.date, datetime.date]:
     return start, (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
 
 
-def data_export(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes:
+def data_export(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes | Spliced:
     """Return every entry in one language as JSON, with ids, links, citations and back-references."""
     entries = list(model.entries.values())
     # Laid out as json.dumps(indent=2, sort_keys=True) lays out the whole document, a record at a time.
@@ -285,7 +286,7 @@ _FIELDS = {
 }
 
 
-def sitemap(pages: list[Page], model: Model, urls: Urls, parts: Parts) -> bytes | None:
+def sitemap(pages: list[Page], model: Model, urls: Urls, parts: Parts) -> bytes | Spliced | None:
     """Return sitemap.xml with every page and its language alternates; None when URLs cannot be absolute."""
     if not _has_sitemap(urls):
         return None
@@ -415,9 +416,12 @@ def prepare_parts(model: Model, urls: Urls, pages: list[Page], parts: Parts) -> 
     return len(missing)
 
 
-def machine_outputs(model: Model, urls: Urls, strings: Strings, pages: list[Page], parts: Parts) -> dict[str, bytes]:
-    """Return the feeds, calendars, exports, sitemap and robots.txt by output path (their layouts in `parts`)."""
-    outputs: dict[str, bytes] = {}
+def machine_outputs(
+    model: Model, urls: Urls, strings: Strings, pages: list[Page], parts: Parts
+) -> dict[str, bytes | Spliced]:
+    """Return the feeds, calendars, exports, sitemap and robots.txt by output path (their layouts in `parts`):
+    a file remade from the one in place as a `Spliced` file."""
+    outputs: dict[str, bytes | Spliced] = {}
     for lang in model.site.languages:
         paths = feed_paths(lang)
         outputs[paths["atom"]] = atom_feed(model, urls, strings, lang, parts)

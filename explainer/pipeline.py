@@ -30,7 +30,7 @@ from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, parts_lacking, prepare_parts
 from .links import build_model, patch_model
 from .model import Entry, Model, SiteConfig, Source
-from .output import WriteReport, new_tree, write_file, write_site
+from .output import Spliced, WriteReport, new_tree, write_file, write_site
 from .parallel import Background
 from .parts import Made, Parts
 from .plan import Page, plan_pages
@@ -248,7 +248,7 @@ def build(
                     grouped=to_index,
                 )
             with _told(written) if indexing is not None else contextlib.nullcontext():
-                made: dict[str, bytes] = dict(rendered.outputs)
+                made: dict[str, bytes | Spliced] = dict(rendered.outputs)
                 machine, layouts = feeds.result()
                 made.update(machine)
                 made.update(read_static(project.layouts / "static"))
@@ -320,7 +320,7 @@ PARTS_APART_FROM = 2000
 """From this many parts to compute, a large site's feeds are made by a process of their own."""
 
 
-def make_feeds(parts: Parts, snapshot: Snapshot) -> tuple[dict[str, bytes], Made]:
+def make_feeds(parts: Parts, snapshot: Snapshot) -> tuple[dict[str, bytes | Spliced], Made]:
     """Return the feeds, calendars, exports and sitemap by path, and where their parts lie in them."""
     model, strings, urls, pages = snapshot.model, snapshot.strings, snapshot.urls, list(snapshot.pages)
     # A first build computes its parts across the cores before assembling them.
