@@ -28,8 +28,8 @@ class Positions(Mapping):
 
     __slots__ = ("_packed", "_table")
 
-    def __init__(self, table: Mapping[tuple, Position] | None = None, packed: bytes | None = None):
-        self._table = dict(table) if table is not None else None
+    def __init__(self, table: dict[tuple, Position] | None = None, packed: bytes | None = None):
+        self._table = table if table is not None or packed is not None else {}
         self._packed = packed
 
     def _unpacked(self) -> dict[tuple, Position]:

@@ -240,12 +240,12 @@ def _write_if_changed(target: Path, data: bytes | Spliced, staging: Path, made: 
     # Comparing sizes first spares reading most files that did change.
     if info is not None and stat.S_ISREG(info.st_mode) and info.st_size == len(data):
         if isinstance(data, Spliced) and data.source == target:
-            if data.same_as_source():
-                return False
+            unchanged = data.same_as_source()
         else:
             with open(path, "rb") as handle:
-                if handle.read() == bytes(data):
-                    return False
+                unchanged = handle.read() == bytes(data)
+        if unchanged:
+            return False
     if info is not None and stat.S_ISDIR(info.st_mode):
         _remove_tree(target)
     _write_atomically(path, data, staging, made if made is not None else set())

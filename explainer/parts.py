@@ -109,7 +109,7 @@ class Parts:
                 else:
                     if (status.st_size, status.st_mtime_ns) != (found.size, found.mtime_ns):
                         found = None
-            self._checked[file] = found if self._output is not None else None
+            self._checked[file] = found
         return self._checked[file]
 
     def _bytes_of(self, file: str, written: Written) -> bytes | None:
