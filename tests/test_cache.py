@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from explainer import cache as cache_module
 from explainer import pipeline
 from explainer.cache import HEADER, SHARDS, Cache
 from explainer.errors import BuildFailed
@@ -211,3 +212,17 @@ def test_positions_pickle_as_one_string_and_unpack_to_the_same_places():
     assert dict(again) == table and again[("title", "es")] == (4, 7)
     event = Event(id="e", file="content/events/e.yml", positions=positions, date=None, status="x", title={}, summary={})
     assert pickle.loads(pickle.dumps(event)).position(("title", "es", "more")) == (4, 7)
+
+
+def test_the_code_version_reads_each_librarys_version_as_importlib_metadata_does(tmp_path: Path, monkeypatch):
+    from importlib import metadata
+
+    found = cache_module._installed_versions()
+    for name in cache_module._LIBRARIES:
+        assert found[cache_module._normalized(name)] == metadata.version(name)
+    # Another version of a library, earlier on the import path, is another code version.
+    before = cache_module.code_version()
+    (tmp_path / "Jinja2-99.0.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert cache_module._installed_versions()["jinja2"] == "99.0"
+    assert cache_module.code_version() != before
