@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import threading
 from collections.abc import Collection, Iterator, Mapping
@@ -106,6 +107,79 @@ def _put(handle, data: bytes | Spliced) -> None:
 
 
 @dataclass(frozen=True)
+class Staged:
+    """A file written whole beside the site (by the process that made it, while another rendered the
+    pages), moved into its place when the site is written.
+
+    `size` and `mtime_ns` are the staged file's (kept by the move). `was` is the size and time of the file
+    in its place when this one was made (None: there was none); a file changed since is not replaced.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    was: tuple[int, int] | None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def move_to(self, path: str) -> None:
+        """Put the staged file at `path`, if the file there is still the one it was made beside."""
+        try:
+            status = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            now = None
+        else:
+            now = (status.st_size, status.st_mtime_ns)
+        if self.was is not None and now != self.was:
+            raise OSError(f"{path} was changed while the site was built; build again")
+        try:
+            os.replace(self.path, path)
+        except OSError:
+            # The staging folder on another file system than the site's: copied, then removed.
+            with open(self.path, "rb") as source, open(path, "wb") as target:
+                shutil.copyfileobj(source, target, 1 << 20)
+            os.unlink(self.path)
+
+
+Output = bytes | Spliced | Staged
+"""What a file of the site is to hold: its bytes, a splice of the file in its place, or a staged file."""
+
+
+def stage_outputs(outputs: Mapping[str, bytes | Spliced], out_dir: Path, folder: Path) -> dict[str, Output]:
+    """Write into `folder` each output that differs from the file in its place in out_dir; return the
+    outputs with those written replaced by where they wait (see Staged), to be moved by `write_site`."""
+    staged: dict[str, Output] = {}
+    for number, name in enumerate(sorted(outputs)):
+        _check_name(name)
+        data = outputs[name]
+        target = f"{out_dir}/{name}"
+        try:
+            status = os.stat(target, follow_symlinks=False)
+        except FileNotFoundError:
+            status = None
+        if status is not None and stat.S_ISREG(status.st_mode) and status.st_size == len(data):
+            if isinstance(data, Spliced) and data.source == out_dir / name:
+                unchanged = data.same_as_source()
+            else:
+                with open(target, "rb") as handle:
+                    unchanged = handle.read() == data
+            if unchanged:
+                staged[name] = data  # compared again when written (a few reads): left as it is
+                continue
+        path = f"{folder}/{number}"
+        with open(path, "wb") as handle:
+            _put(handle, data)
+            handle.flush()
+            if len(data) >= 1 << 20:
+                os.fdatasync(handle.fileno())
+            written = os.fstat(handle.fileno())
+        was = (status.st_size, status.st_mtime_ns) if status is not None else None
+        staged[name] = Staged(path, written.st_size, written.st_mtime_ns, was)
+    return staged
+
+
+@dataclass(frozen=True)
 class WriteReport:
     """What a write changed."""
 
@@ -123,7 +197,7 @@ class WriteReport:
 
 
 def write_site(
-    outputs: Mapping[str, bytes | Spliced],
+    outputs: Mapping[str, Output],
     out_dir: Path,
     *,
     within: str = "",
@@ -172,7 +246,7 @@ def write_site(
 
 
 def _rename_into_place(
-    tree: Path, out_dir: Path, outputs: Mapping[str, bytes | Spliced], in_tree: Collection[str] = ()
+    tree: Path, out_dir: Path, outputs: Mapping[str, Output], in_tree: Collection[str] = ()
 ) -> WriteReport:
     # A first build: the whole tree is written beside out_dir, then renamed into place at once.
     _write_tree(tree, {**outputs, MARKER: MARKER_TEXT})
@@ -202,6 +276,14 @@ def new_tree(out_dir: Path) -> Iterator[Path | None]:
 
 
 @contextlib.contextmanager
+def staging_folder(out_dir: Path, purpose: str) -> Iterator[Path]:
+    """Give an empty folder beside out_dir, on its file system, for files to be moved into it; removed
+    with what is left in it when the context ends."""
+    with _staging(out_dir, purpose) as folder:
+        yield folder
+
+
+@contextlib.contextmanager
 def _staging(out_dir: Path, purpose: str = "") -> Iterator[Path]:
     # One folder per process and thread: serve's search indexer writes while a rebuild may be writing.
     staging = out_dir.parent / f".{out_dir.name}.staging{purpose}-{os.getpid()}-{threading.get_ident()}"
@@ -213,26 +295,29 @@ def _staging(out_dir: Path, purpose: str = "") -> Iterator[Path]:
         _clear(staging)
 
 
-def _write_tree(root: Path, files: Mapping[str, bytes | Spliced]) -> None:
+def _write_tree(root: Path, files: Mapping[str, Output]) -> None:
     made: set[str] = set()
     for name in sorted(files):
         write_new(root, name, files[name], made)
 
 
-def write_new(tree: Path, name: str, data: bytes | Spliced, made: set[str]) -> None:
+def write_new(tree: Path, name: str, data: Output, made: set[str]) -> None:
     """Write one file into a tree not yet in place (from `new_tree`); `made` holds the folders made so far."""
-    # Creating folders is a system call per page; each folder is made once per build.
     path = f"{tree}/{name}"
-    folder = os.path.dirname(path)
-    if folder not in made:
-        os.makedirs(folder, exist_ok=True)
-        made.add(folder)
+    _made_folder(os.path.dirname(path), made)
+    if isinstance(data, Staged):
+        data.move_to(path)
+        return
     with open(path, "wb") as handle:
         _put(handle, data)
 
 
-def _write_if_changed(target: Path, data: bytes | Spliced, staging: Path, made: set[str] | None = None) -> bool:
+def _write_if_changed(target: Path, data: Output, staging: Path, made: set[str] | None = None) -> bool:
     path = str(target)
+    if isinstance(data, Staged):
+        _made_folder(os.path.dirname(path), made if made is not None else set())
+        data.move_to(path)  # compared with the file in place when it was staged
+        return True
     try:
         info = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
@@ -258,12 +343,16 @@ def _check_name(name: str) -> None:
         raise ValueError(f"refusing to write outside the output folder: {name!r}")
 
 
-def _write_atomically(path: str, data: bytes | Spliced, staging: Path, made: set[str]) -> None:
+def _made_folder(folder: str, made: set[str]) -> None:
     # Creating folders is a system call per page; each folder is made once per build.
-    folder = os.path.dirname(path)
     if folder not in made:
         os.makedirs(folder, exist_ok=True)
         made.add(folder)
+
+
+def _write_atomically(path: str, data: bytes | Spliced, staging: Path, made: set[str]) -> None:
+    folder = os.path.dirname(path)
+    _made_folder(folder, made)
     temporary = f"{staging}/next"
     with open(temporary, "wb") as handle:
         _put(handle, data)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Model
-from .output import Copy, New, Spliced
+from .output import Copy, New, Spliced, Staged
 from .strings import Strings
 from .trace import Inputs, Read, Recorder, TrackedModel, TrackedStrings
 
@@ -245,12 +245,17 @@ class Made:
     digests: list[str]
     layouts: dict[str, Layout]
 
-    def kept(self, output: Path) -> dict:
-        """Return the table to keep for the next build, once the files are written into `output`."""
+    def kept(self, output: Path, staged: Mapping[str, object] | None = None) -> dict:
+        """Return the table to keep for the next build, once the files are written into `output` (or
+        staged to be moved there: a file's move keeps its size and time)."""
         written = {}
         for file, layout in sorted(self.layouts.items()):
-            status = os.stat(output / file)
-            written[file] = Written(status.st_size, status.st_mtime_ns, layout)
+            found = (staged or {}).get(file)
+            if isinstance(found, Staged):
+                written[file] = Written(found.size, found.mtime_ns, layout)
+            else:
+                status = os.stat(output / file)
+                written[file] = Written(status.st_size, status.st_mtime_ns, layout)
         return {"key": self.key, "reads": self.reads, "digests": self.digests, "files": written}
 
 

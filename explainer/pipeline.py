@@ -9,7 +9,7 @@ import hashlib
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, parts_lacking, prepare_parts
 from .links import build_model, patch_model
 from .model import Entry, Model, SiteConfig, Source
-from .output import Spliced, WriteReport, new_tree, write_file, write_site
+from .output import Output, WriteReport, new_tree, stage_outputs, staging_folder, write_file, write_site
 from .parallel import Background
 from .parts import Made, Parts
 from .plan import Page, plan_pages
@@ -206,17 +206,27 @@ def build(
     # when not writing).
     stale = stale_pages(previous, pages, inputs, altered) if write else pages
     # Feeds, calendars, exports and the sitemap, made of parts of each entry: those whose reads did not
-    # change are copied from the files the last build wrote. On a large site with many parts to compute
-    # (a first build), a process of their own makes them while this one finds and renders the pages.
+    # change are copied from the files the last build wrote. On a large site a process of their own
+    # makes them while this one renders the pages: when the build writes and saves its cache, that
+    # process writes them beside the site and keeps where their parts lie, so that only their names
+    # come back (else it sends them, when it has many parts to compute: a first build's).
     parts = Parts(cache.part("feeds"), site_key, inputs, project.output if write else None)
-    feeds = Background(
-        functools.partial(make_feeds, parts, snapshot),
-        apart=len(pages) >= FEEDS_APART_FROM and parts_lacking(model, urls, pages, parts) >= PARTS_APART_FROM,
-        then=functools.partial(_keep_model_apart, cache, project, snapshot, digests, allow_missing) if save else None,
-    )
+    large = len(pages) >= FEEDS_APART_FROM
+    staged = write and save and large
     # Whatever happens from here on, the process making the feeds has ended when the build does, and
     # so has the thread indexing the pages for search.
-    with ended_with(feeds), concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer:
+    with (
+        _feeds_beside(
+            project,
+            parts,
+            snapshot,
+            cache,
+            staged=staged,
+            apart=staged or (large and parts_lacking(model, urls, pages, parts) >= PARTS_APART_FROM),
+            then=functools.partial(_keep_apart, cache, project, snapshot, digests, allow_missing) if save else None,
+        ) as feeds,
+        concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer,
+    ):
         indexing: concurrent.futures.Future | None = None
         # A first build (no output folder yet) has its pages written into a new tree by the processes
         # that render them; the tree is renamed into place once complete, or removed.
@@ -248,8 +258,8 @@ def build(
                     grouped=to_index,
                 )
             with _told(written) if indexing is not None else contextlib.nullcontext():
-                made: dict[str, bytes | Spliced] = dict(rendered.outputs)
-                machine, layouts = feeds.result()
+                made: dict[str, Output] = dict(rendered.outputs)
+                machine, layouts = feeds.result()  # no layouts if the feeds' process kept them
                 made.update(machine)
                 made.update(read_static(project.layouts / "static"))
                 if not write:
@@ -279,8 +289,9 @@ def build(
                     in_tree=rendered.written,
                     previous=left,
                 )
-                # Where each part of the feeds lies in them, for the next build to copy those it keeps.
-                _replace_part(cache, "feeds", layouts.kept(project.output))
+                if layouts is not None:
+                    # Where each part of the feeds lies in them, for the next build to copy those it keeps.
+                    _replace_part(cache, "feeds", layouts.kept(project.output))
         if indexing is None and search and index_now:
             # A first build's pages are indexed once its tree is in place, from the written files.
             indexing = indexer.submit(update_search_index, project.output, search_plan, grouped=to_index)
@@ -320,21 +331,55 @@ PARTS_APART_FROM = 2000
 """From this many parts to compute, a large site's feeds are made by a process of their own."""
 
 
-def make_feeds(parts: Parts, snapshot: Snapshot) -> tuple[dict[str, bytes | Spliced], Made]:
-    """Return the feeds, calendars, exports and sitemap by path, and where their parts lie in them."""
+def make_feeds(
+    parts: Parts, snapshot: Snapshot, staged: tuple[Path, Path, Cache] | None = None
+) -> tuple[dict[str, Output], Made | None]:
+    """Return the feeds, calendars, exports and sitemap by path, and where their parts lie in them.
+
+    With `staged` (the output folder, a staging folder beside it and the cache), those that differ from
+    the files in place are written into the staging folder (see output.Staged), and where their parts
+    lie is put in the cache rather than returned.
+    """
     model, strings, urls, pages = snapshot.model, snapshot.strings, snapshot.urls, list(snapshot.pages)
     # A first build computes its parts across the cores before assembling them.
     prepare_parts(model, urls, pages, parts)
-    return machine_outputs(model, urls, strings, pages, parts), parts.made()
+    outputs = machine_outputs(model, urls, strings, pages, parts)
+    if staged is None:
+        return outputs, parts.made()
+    output, folder, cache = staged
+    files = stage_outputs(outputs, output, folder)
+    _replace_part(cache, "feeds", parts.made().kept(output, files))
+    return files, None
 
 
-def _keep_model_apart(
+@contextlib.contextmanager
+def _feeds_beside(
+    project: Project,
+    parts: Parts,
+    snapshot: Snapshot,
+    cache: Cache,
+    *,
+    staged: bool,
+    apart: bool,
+    then: Callable[[], None] | None,
+) -> Iterator[Background]:
+    # The feeds made by a process of their own if `apart`, written into a staging folder if `staged`;
+    # the folder is removed (with what the build did not move into the site) once that process ended.
+    with staging_folder(project.output, "feeds") if staged else contextlib.nullcontext() as folder:
+        stage = (project.output, folder, cache) if folder is not None else None
+        feeds = Background(functools.partial(make_feeds, parts, snapshot, stage), apart=apart, then=then)
+        with ended_with(feeds):
+            yield feeds
+
+
+def _keep_apart(
     cache: Cache, project: Project, snapshot: Snapshot, digests: Mapping[str, str], allow_missing: bool
 ) -> None:
-    # In the process that made the feeds, after sending them: the model and its plan for the next
-    # build to patch (pickling a large site's model takes a third of a second, off the build's path).
+    # In the process that made the feeds, after sending them: where their parts lie, if it wrote them,
+    # and the model and its plan for the next build to patch (pickling a large site's model takes a
+    # third of a second, off the build's path).
     keep_model(cache, project, snapshot, digests, allow_missing)
-    cache.save(("snapshot", "model"))
+    cache.save(("feeds", "snapshot", "model"))
 
 
 @contextlib.contextmanager

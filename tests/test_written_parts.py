@@ -14,7 +14,7 @@ import pytest
 
 from explainer import feeds, pipeline
 from explainer.cache import Cache
-from explainer.output import Spliced
+from explainer.output import Spliced, Staged, stage_outputs, write_site
 from explainer.pipeline import build
 from tests.test_incremental import (
     assert_same_files,
@@ -142,15 +142,20 @@ def test_feeds_made_by_a_process_of_their_own_are_read_back_by_the_next_build(tm
     edit_entry_text(project.root)
     _build_in_new_process(project)
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
-    # Nothing to compute: made here, every part taken from the files the process before wrote.
+    # Nothing to compute: every part taken from the files the process before wrote, by a process of
+    # their own still (which writes them beside the site, for this one to move in)...
     monkeypatch.setattr(pipeline, "PARTS_APART_FROM", 10**6)
-    (project.root / "layouts/templates/base.html").write_text(
-        (project.root / "layouts/templates/base.html").read_text("utf-8") + "\n", "utf-8"
-    )
+    base = project.root / "layouts/templates/base.html"
+    base.write_text(base.read_text("utf-8") + "\n", "utf-8")
     computed.clear()
     _build_in_new_process(project)
-    assert made_by == [os.getpid()] and computed == []
+    assert made_by == [] and computed == []
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean2"))
+    # ... or here, by a build that does not save its cache (serve's) and so keeps where their parts lie.
+    base.write_text(base.read_text("utf-8") + "\n", "utf-8")
+    _build_in_new_process(project, save=False)
+    assert made_by == [os.getpid()] and computed == []
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean3"))
 
 
 @pytest.mark.parametrize("copied_by", ["the kernel", "hand"])
@@ -195,9 +200,15 @@ def test_an_edit_writes_a_feed_only_where_its_bytes_change(tmp_path: Path):
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
 
 
-def test_a_feed_changed_while_the_site_is_built_is_refused_then_made_whole(tmp_path: Path, monkeypatch):
+@pytest.mark.parametrize("made", ["while written", "staged apart", "staged here"])
+def test_a_feed_changed_while_the_site_is_built_is_refused_then_made_whole(tmp_path: Path, monkeypatch, made: str):
     # A feed is remade from the file in place; another program changing that file after the build
-    # looked at it must not give a feed made of runs of two different files.
+    # looked at it must not give a feed made of runs of two different files. On a large site the
+    # feeds are written beside the site by a process of their own (or this one, with one core) while
+    # the pages are rendered: the file in place changed since is not replaced either.
+    if made != "while written":
+        monkeypatch.setattr(pipeline, "FEEDS_APART_FROM", 1)
+        monkeypatch.setenv("EXPLAINER_WORKERS", "2" if made == "staged apart" else "1")
     project = copy_real_site(tmp_path / "site")
     build(project, search=False, cache=Cache.at(project.root))
     edit_entry_text(project.root)
@@ -212,5 +223,38 @@ def test_a_feed_changed_while_the_site_is_built_is_refused_then_made_whole(tmp_p
     with pytest.raises(OSError, match="changed while the site was built"):
         build(project, search=False, cache=Cache.at(project.root))
     monkeypatch.setattr(pipeline, "write_site", real_write_site)
+    beside = [path.name for path in project.output.parent.iterdir() if path.name.startswith(".site")]
+    assert beside == [], "nothing is left beside the site"
     build(project, search=False, cache=Cache.at(project.root))
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+def test_staged_outputs_are_those_that_differ_moved_in_only_over_the_file_they_were_made_beside(tmp_path: Path):
+    site, folder = tmp_path / "site", tmp_path / "staging"
+    write_site({}, site)
+    folder.mkdir()
+    (site / "same.xml").write_bytes(b"<same/>")
+    (site / "old.xml").write_bytes(b"<old/>")
+    (site / "spliced.json").write_bytes(b'{"a": 1}')
+    status = (site / "spliced.json").stat()
+    unchanged = Spliced(site / "spliced.json", status.st_size, status.st_mtime_ns, ((0, 6), (b"1", 6, 1), (7, 1)))
+    outputs = {"same.xml": b"<same/>", "old.xml": b"<new/>", "new/feed.xml": b"<feed/>", "spliced.json": unchanged}
+    staged = stage_outputs(outputs, site, folder)
+    # Those whose bytes are the same are left as they were given (compared again when written).
+    assert staged["same.xml"] == b"<same/>" and staged["spliced.json"] is unchanged
+    moved = {name: data for name, data in staged.items() if isinstance(data, Staged)}
+    assert sorted(moved) == ["new/feed.xml", "old.xml"]
+    for name, data in moved.items():
+        assert Path(data.path).parent == folder and Path(data.path).read_bytes() == outputs[name]
+        assert (data.size, data.mtime_ns) == (os.stat(data.path).st_size, os.stat(data.path).st_mtime_ns)
+    assert moved["new/feed.xml"].was is None
+    report = write_site(staged, site, previous=["same.xml", "old.xml", "spliced.json"])
+    assert sorted(report.written) == ["new/feed.xml", "old.xml"] and report.unchanged == 2 and report.removed == ()
+    assert (site / "old.xml").read_bytes() == b"<new/>" and (site / "new/feed.xml").read_bytes() == b"<feed/>"
+    assert list(folder.iterdir()) == []
+    # A file changed in its place after it was staged beside it is not replaced.
+    again = stage_outputs({"old.xml": b"<newer/>"}, site, folder)["old.xml"]
+    (site / "old.xml").write_bytes(b"<edited by hand/>")
+    with pytest.raises(OSError, match="changed while the site was built"):
+        write_site({"old.xml": again}, site, kept=["same.xml", "new/feed.xml", "spliced.json"])
+    assert (site / "old.xml").read_bytes() == b"<edited by hand/>"
