@@ -232,20 +232,22 @@ def build(
         # that render them; the tree is renamed into place once complete, or removed.
         with new_tree(project.output) if write else contextlib.nullcontext() as tree:
             memo = Memo(_manifest_in(cache.part("fragments")), site_key, inputs, model, strings)
-            rendered = render_pages(env, model, strings, urls, stale, {}, memo, into=tree)
-            if rendered.errors:
-                raise BuildFailed(rendered.errors)
-            _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
-            if write:
+            # Pagefind starts on an edit's pages once those the index holds are rendered: the others
+            # (timelines, the slowest) are rendered while it indexes.
+            early = write and search and index_now and tree is None
+            first = [page for page in stale if page.searchable] if early else stale
+            rendered = render_pages(env, model, strings, urls, first, {}, memo, into=tree)
+            if write and not rendered.errors:
                 searched = search_digests(previous, pages, rendered)
                 search_plan = {page.file: searched[page.file] for page in pages if page.searchable}
                 # The pages by bundle and the stamp of their index: made here, before the indexer starts
                 # beside the rest of the build (where each of its steps waits for the interpreter's lock).
                 to_index = sharded(search_plan)
-            if write and search and index_now and tree is None:
+            if early and not rendered.errors:
                 # Pagefind indexes the pages just rendered (from memory) and the others (from the output
-                # folder) while the feeds are finished and the pages written; the new bundles are put in
-                # place once the pages are (`written` says whether they were: not if the build failed).
+                # folder) while the rest are rendered, the feeds finished and the pages written; the new
+                # bundles are put in place once the pages are (`written` says whether they were: not if
+                # the build failed).
                 written: concurrent.futures.Future = concurrent.futures.Future()
                 listing = (last.pages_digest, last.bundles) if last is not None and last.search else None
                 indexing = indexer.submit(
@@ -258,6 +260,14 @@ def build(
                     grouped=to_index,
                 )
             with _told(written) if indexing is not None else contextlib.nullcontext():
+                if first is not stale:
+                    rest = render_pages(
+                        env, model, strings, urls, [page for page in stale if not page.searchable], {}, memo
+                    )
+                    rendered = rendered.joined(rest)
+                if rendered.errors:
+                    raise BuildFailed(rendered.errors)
+                _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
                 made: dict[str, Output] = dict(rendered.outputs)
                 machine, layouts = feeds.result()  # no layouts if the feeds' process kept them
                 made.update(machine)
@@ -760,6 +770,9 @@ def search_digests(previous: PageTable, pages: list[Page], rendered) -> dict[str
     another from the last build's record (empty for a page the index does not hold)."""
     digests = {}
     for page in pages:
+        if not page.searchable:
+            digests[page.file] = ""  # whether rendered yet or not
+            continue
         found = rendered.written.get(page.file)
         if found is None:
             data = rendered.outputs.get(page.file)

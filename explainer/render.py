@@ -498,6 +498,16 @@ class Rendered:
     written: dict[str, str] = field(default_factory=dict)
     """Pages written into a folder by the process that rendered them: file -> its search digest ("" if unindexed)."""
 
+    def joined(self, other: Rendered) -> Rendered:
+        """Return these pages and those of `other`, rendered after them (new mappings: these are unchanged)."""
+        return Rendered(
+            {**self.outputs, **other.outputs},
+            {**self.reads, **other.reads},
+            self.errors + other.errors,
+            {**self.fragments, **other.fragments},
+            {**self.written, **other.written},
+        )
+
 
 def render_pages(
     env: jinja2.Environment,

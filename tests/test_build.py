@@ -281,6 +281,34 @@ def test_an_edit_reindexes_its_bundle_in_memory_or_beside_the_site_alike(
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
+def test_an_edit_indexed_while_its_other_pages_render_leaves_the_site_as_it_was_when_one_of_them_fails(
+    tmp_path, monkeypatch
+):
+    # Pagefind starts on an edit's entry pages while its timelines are rendered: a timeline that fails
+    # then fails the build, and neither the pages nor the bundle Pagefind made are put in place.
+    project = copy_real_site(tmp_path / "site")
+    build(project)
+    before = tree_digest(project.output)
+    indexed = []
+    real_run_pagefind = search._run_pagefind
+
+    def run_pagefind(pages, bundle):
+        indexed.append(sorted(path.relative_to(pages).as_posix() for path in pages.rglob("*.html")))
+        return real_run_pagefind(pages, bundle)
+
+    monkeypatch.setattr(search, "_run_pagefind", run_pagefind)
+    edit_entry_text(project.root)
+    timeline = project.root / "layouts/templates/timeline.html"
+    timeline.write_text(timeline.read_text("utf-8").replace("{% block main %}", "{% block main %}{{ no_such }}", 1))
+    with pytest.raises(pipeline.BuildFailed) as failed:
+        build(project)
+    assert [(error.path, "no_such" in error.message) for error in failed.value.errors] == [
+        ("layouts/templates/timeline.html", True)
+    ]
+    assert indexed, "the bundle of the edited entry was being made while the timelines were rendered"
+    assert tree_digest(project.output) == before
+
+
 def test_search_bundles_written_file_by_file_equal_those_moved_into_place(project, tmp_path, monkeypatch):
     # A first build moves each new bundle folder in whole; where it cannot (the output folder on
     # another file system than its parent), the bundle's files are written one by one instead.
