@@ -171,8 +171,6 @@ def stage_outputs(outputs: Mapping[str, bytes | Spliced], out_dir: Path, folder:
         with open(path, "wb") as handle:
             _put(handle, data)
             handle.flush()
-            if len(data) >= 1 << 20:
-                os.fdatasync(handle.fileno())
             written = os.fstat(handle.fileno())
         was = (status.st_size, status.st_mtime_ns) if status is not None else None
         staged[name] = Staged(path, written.st_size, written.st_mtime_ns, was)
