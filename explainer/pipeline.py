@@ -202,17 +202,16 @@ def build(
     inputs = Inputs(
         model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls)
     )
-    # The pages whose inputs changed since they were written, or whose files were altered (all of them,
-    # when not writing).
-    stale = stale_pages(previous, pages, inputs, altered) if write else pages
     # Feeds, calendars, exports and the sitemap, made of parts of each entry: those whose reads did not
     # change are copied from the files the last build wrote. On a large site a process of their own
-    # makes them while this one renders the pages: when the build writes and saves its cache, that
-    # process writes them beside the site and keeps where their parts lie, so that only their names
-    # come back (else it sends them, when it has many parts to compute: a first build's).
-    parts = Parts(cache.part("feeds"), site_key, inputs, project.output if write else None)
+    # makes them while this one finds and renders the stale pages: when the build writes and saves its
+    # cache, that process loads the table of their parts itself (5 MB), writes them beside the site and
+    # keeps where their parts lie, so that only their names come back (else it sends them, when it has
+    # many parts to compute: a first build's).
     large = len(pages) >= FEEDS_APART_FROM
     staged = write and save and large
+    parts_at = functools.partial(_parts_at, cache, site_key, inputs, project.output if write else None)
+    parts = parts_at if staged else parts_at()
     # Whatever happens from here on, the process making the feeds has ended when the build does, and
     # so has the thread indexing the pages for search.
     with (
@@ -227,6 +226,9 @@ def build(
         ) as feeds,
         concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer,
     ):
+        # The pages whose inputs changed since they were written, or whose files were altered (all of
+        # them, when not writing).
+        stale = stale_pages(previous, pages, inputs, altered) if write else pages
         indexing: concurrent.futures.Future | None = None
         # A first build (no output folder yet) has its pages written into a new tree by the processes
         # that render them; the tree is renamed into place once complete, or removed.
@@ -362,10 +364,20 @@ def make_feeds(
     return files, None
 
 
+def _parts_at(cache: Cache, key: str, inputs: Inputs, output: Path | None) -> Parts:
+    # The parts of the feeds as the last build left them in `output` (see parts.Parts).
+    return Parts(cache.part("feeds"), key, inputs, output)
+
+
+def _feeds_of(parts: Parts | Callable[[], Parts], snapshot: Snapshot, staged: tuple[Path, Path, Cache] | None):
+    # In the process that makes the feeds: their parts (loaded there, if not already), then the feeds.
+    return make_feeds(parts() if callable(parts) else parts, snapshot, staged)
+
+
 @contextlib.contextmanager
 def _feeds_beside(
     project: Project,
-    parts: Parts,
+    parts: Parts | Callable[[], Parts],
     snapshot: Snapshot,
     cache: Cache,
     *,
@@ -377,7 +389,7 @@ def _feeds_beside(
     # the folder is removed (with what the build did not move into the site) once that process ended.
     with staging_folder(project.output, "feeds") if staged else contextlib.nullcontext() as folder:
         stage = (project.output, folder, cache) if folder is not None else None
-        feeds = Background(functools.partial(make_feeds, parts, snapshot, stage), apart=apart, then=then)
+        feeds = Background(functools.partial(_feeds_of, parts, snapshot, stage), apart=apart, then=then)
         with ended_with(feeds):
             yield feeds
 
