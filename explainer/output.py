@@ -136,9 +136,12 @@ class Staged:
         try:
             os.replace(self.path, path)
         except OSError:
-            # The staging folder on another file system than the site's: copied, then removed.
-            with open(self.path, "rb") as source, open(path, "wb") as target:
+            # The staging folder on another file system than the site's: copied beside the file, then
+            # renamed over it (so that it is never seen half written), and removed from the folder.
+            beside = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
+            with open(self.path, "rb") as source, open(beside, "wb") as target:
                 shutil.copyfileobj(source, target, 1 << 20)
+            os.replace(beside, path)
             os.unlink(self.path)
 
 
@@ -153,20 +156,14 @@ def stage_outputs(outputs: Mapping[str, bytes | Spliced], out_dir: Path, folder:
     for number, name in enumerate(sorted(outputs)):
         _check_name(name)
         data = outputs[name]
-        target = f"{out_dir}/{name}"
+        target = out_dir / name
         try:
             status = os.stat(target, follow_symlinks=False)
         except FileNotFoundError:
             status = None
-        if status is not None and stat.S_ISREG(status.st_mode) and status.st_size == len(data):
-            if isinstance(data, Spliced) and data.source == out_dir / name:
-                unchanged = data.same_as_source()
-            else:
-                with open(target, "rb") as handle:
-                    unchanged = handle.read() == data
-            if unchanged:
-                staged[name] = data  # compared again when written (a few reads): left as it is
-                continue
+        if _holds(target, status, data):
+            staged[name] = data  # compared again when written (a few reads): left as it is
+            continue
         path = f"{folder}/{number}"
         with open(path, "wb") as handle:
             _put(handle, data)
@@ -310,6 +307,17 @@ def write_new(tree: Path, name: str, data: Output, made: set[str]) -> None:
         _put(handle, data)
 
 
+def _holds(target: Path, info: os.stat_result | None, data: bytes | Spliced) -> bool:
+    # Whether the file at `target` (its status `info`, None if there is none) holds these bytes already.
+    # Comparing sizes first spares reading most files that did change.
+    if info is None or not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+        return False
+    if isinstance(data, Spliced) and data.source == target:
+        return data.same_as_source()
+    with open(target, "rb") as handle:
+        return handle.read() == bytes(data)
+
+
 def _write_if_changed(target: Path, data: Output, staging: Path, made: set[str] | None = None) -> bool:
     path = str(target)
     if isinstance(data, Staged):
@@ -320,15 +328,8 @@ def _write_if_changed(target: Path, data: Output, staging: Path, made: set[str] 
         info = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
         info = None
-    # Comparing sizes first spares reading most files that did change.
-    if info is not None and stat.S_ISREG(info.st_mode) and info.st_size == len(data):
-        if isinstance(data, Spliced) and data.source == target:
-            unchanged = data.same_as_source()
-        else:
-            with open(path, "rb") as handle:
-                unchanged = handle.read() == bytes(data)
-        if unchanged:
-            return False
+    if _holds(target, info, data):
+        return False
     if info is not None and stat.S_ISDIR(info.st_mode):
         _remove_tree(target)
     _write_atomically(path, data, staging, made if made is not None else set())

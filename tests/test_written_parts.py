@@ -14,7 +14,7 @@ import pytest
 
 from explainer import feeds, pipeline
 from explainer.cache import Cache
-from explainer.output import Spliced, Staged, stage_outputs, write_site
+from explainer.output import MARKER, Spliced, Staged, stage_outputs, write_site
 from explainer.pipeline import build
 from tests.test_incremental import (
     assert_same_files,
@@ -258,3 +258,23 @@ def test_staged_outputs_are_those_that_differ_moved_in_only_over_the_file_they_w
     with pytest.raises(OSError, match="changed while the site was built"):
         write_site({"old.xml": again}, site, kept=["same.xml", "new/feed.xml", "spliced.json"])
     assert (site / "old.xml").read_bytes() == b"<edited by hand/>"
+
+
+def test_a_staged_file_is_copied_in_whole_where_it_cannot_be_moved(tmp_path: Path, monkeypatch):
+    # A staging folder on another file system than the site's (a site folder mounted apart): the file
+    # is copied beside its place, then renamed over it, and leaves the staging folder.
+    site, folder = tmp_path / "site", tmp_path / "staging"
+    write_site({"feed.xml": b"<old/>"}, site)
+    folder.mkdir()
+    staged = stage_outputs({"feed.xml": b"<new feed/>"}, site, folder)["feed.xml"]
+    real_replace = os.replace
+
+    def across_file_systems(source, target):
+        if str(source).startswith(str(folder)):
+            raise OSError(18, "Invalid cross-device link")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", across_file_systems)
+    report = write_site({"feed.xml": staged}, site, previous=["feed.xml"])
+    assert report.written == ("feed.xml",) and (site / "feed.xml").read_bytes() == b"<new feed/>"
+    assert list(folder.iterdir()) == [] and sorted(path.name for path in site.iterdir()) == [MARKER, "feed.xml"]
