@@ -248,3 +248,86 @@ def test_plain_words_skip_only_substitutions_that_find_nothing(pieces, lang):
     text = "".join(pieces)
     name_of = "Name of {}".format
     assert to_plain(text, lang, name_of) == _plain_by_every_substitution(text, lang, name_of), repr(text)
+
+
+# Entries a reference may name, with what a page would make of them: some ordinary, some whose target
+# or words Markdown or the sanitizer would change.
+REFERENCED = {
+    "x": ("/es/personas/x/", "María Pérez"),
+    "y": ("javascript:alert(1)", "Y"),
+    "z": ("../a b/", "Z"),
+    "w": ("https://example.org/?a=1&b=2", "W"),
+    "v": ("#v", "AT&T <b> *v*"),
+    "u": ("/u/", "[u]"),
+    "t": ("https://example.org/t/", ""),
+}
+QUOTED = {"a b": ("en", "in English"), "c": ("es", "en español"), "d e": ("x y", "in <b>")}
+
+
+def _resolve(kind: str, target: str, label: str | None) -> tuple[str, str]:
+    href, name = REFERENCED.get(target, ("/es/otro/", "Otro"))
+    return href, label or name
+
+
+def _label_quote(original: str) -> tuple[str, str]:
+    return QUOTED.get(original, ("und", "original"))
+
+
+# What ordinary long texts are made of, and pieces next to it that Markdown reads otherwise.
+SIMPLE_PIECES = [
+    "Según ", "dijo", " ", ".", ", ", ":", "(", ")", "]", "|", "«", "»", "\n", "\n", "\n\n", "\n\n\n",
+    "- ", "- ", "1. ", "12. ", "-", "1.", "#", ">", "+ ", "* ", "=", "  ", "\t", "!", "~", "0",
+    "[[person:x]]", "[[person:x|Ana]]", "[[person:y]]", "[[person:z]]", "[[person:w|W]]", "[[person:v]]",
+    "[[person:u]]", "[[person:t]]", "[[term:q|a [b]]", "[[quote:a b]]", "[[quote:a\nb]]", "[[quote:a b|c d]]",
+    "[[quote:c|e]]", "[[quote:d e|f]]", "[[quote:a [b|c]]", "[[quote:|x]]", "[a](https://example.org/a)",
+    "[a b](/es/x/#y)", "[](#b)", "[a](mailto:a@b.org)", "[a](//evil)", "[a](javascript:x)", "[a](/x?a=1,2)",
+    "[a]", "[a]: /x", "[a] (/x)", "[a](/x \"t\")", "![a](/x)", "[[", "]]", "[", "https://example.org",
+]  # fmt: skip
+
+
+# Lines as long texts are made of them: a marker or none, then words, references, quotes and links.
+LINE_STARTS = ["", "", "", "- ", "- ", "1. ", "2. ", "-", "1.", "+ ", "# ", "> ", " ", "[a]: /x"]
+INLINE_PIECES = [
+    "Ana", "dijo", "é", " ", ".", ",", ":", "(", ")", "«", "»", "1", "-", "!", "|", "]", "[[person:x]]",
+    "[[person:x|Ana]]", "[[person:t]]", "[[quote:a b]]", "[[quote:a\nb]]", "[[quote:a b|c d]]",
+    "[a](https://example.org/a)", "[a b](/es/x/#y)", "[](#b)", "[a](/x?a=1,2)",
+]  # fmt: skip
+lines = st.tuples(st.sampled_from(LINE_STARTS), st.lists(st.sampled_from(INLINE_PIECES), max_size=6))
+structured = st.lists(st.tuples(lines, st.sampled_from(["\n", "\n", "\n\n", "\n\n\n"])), max_size=8).map(
+    lambda parts: "".join(start + "".join(words) + end for (start, words), end in parts)
+)
+
+
+@SETTINGS
+@given(text=st.one_of(st.lists(st.sampled_from(SIMPLE_PIECES + PROSE_PIECES), max_size=24).map("".join), structured))
+def test_simple_markdown_renders_as_markdown_and_the_sanitizer_render_it(text):
+    # The shortcut may decline a text, never answer differently from Markdown and the sanitizer.
+    simple = markup.render_simple(text, _resolve, _label_quote)
+    if simple is not None:
+        RENDERER.resolve, RENDERER.label_quote = _resolve, _label_quote
+        assert simple == RENDERER.render_fully(text), repr(text)
+        assert RENDERER.problems == [], repr(text)
+
+
+def test_the_simple_renderer_takes_ordinary_long_texts_and_declines_the_rest():
+    body = (
+        "Según [[person:x]], la reunión fue «productiva» ([[quote:a b|c d]]).\n\n"
+        "- Primero: [[person:x|Ana]].\n- Segundo, [el informe](https://example.org/a).\n\nLuego:\n\n"
+        "1. Uno\n2. Dos [[quote:a b]]\n\nFin."
+    )
+    simple = markup.render_simple(body, _resolve, _label_quote)
+    assert simple is not None and '<a href="/es/personas/x/">María Pérez</a>' in simple
+    RENDERER.resolve, RENDERER.label_quote = _resolve, _label_quote
+    assert simple == RENDERER.render_fully(body)
+    for text in (
+        "- a\n\n- b",  # a loose list
+        "- a\nb",  # a line continuing an item
+        "a *b*",
+        "[[person:y]]",  # a target the sanitizer refuses
+        "[[person:v]]",  # words Markdown would read
+        "[a]: /x",
+        "a\n# b",
+        "a\u00a0b",
+        "",
+    ):
+        assert markup.render_simple(text, _resolve, _label_quote) is None, repr(text)
