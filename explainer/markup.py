@@ -127,13 +127,15 @@ def plain_paragraphs(text: str) -> list[str] | None:
 # The Markdown most long texts are written in: paragraphs and tight lists of plain lines, with inline
 # links to plainly allowed targets, references and quotes. `render_simple` writes what Markdown and the
 # sanitizer would for these, and declines anything else (a property test holds it to that).
-# Declined anywhere: the marks of the other inline patterns (emphasis, code, escapes, entities, raw HTML,
-# images), what the serializer or the sanitizer write as entities (&, <, >, no-break spaces), characters
-# that break lines other than \n, other control characters, reference definitions, and lines that
+# Declined anywhere: the marks of the other inline patterns (emphasis, code, escapes, entities, raw HTML),
+# what the serializer or the sanitizer write as entities (&, <, >, no-break spaces), characters that
+# break lines other than \n, other control characters and spaces but " " (one search finds them all:
+# the only spaces left are then " " and "\n"); then images, reference definitions, and lines that
 # start or end with a space (code blocks, list continuations, hard breaks).
-_NOT_SIMPLE = re.compile(
-    r"[\x00-\x09\x0b-\x1f\x7f-\x9f*_&<>\\`\u00a0\u2028\u2029]|!\[|\[[^\[\]]*\]:|^[^\S\n]|[^\S\n]$", re.MULTILINE
+_NOT_SIMPLE_CHARACTER = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f*_&<>\\`\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
+_DEFINITION = re.compile(r"\[[^\[\]]*\]:")
 # A list item's marker; a line that would start any other block (or a list, inside a paragraph).
 _LIST_ITEM = re.compile(r"(?:-|\d+\.) (?=\S)")
 _BLOCK_START = re.compile(r"[#>+=~|:\d-]")
@@ -144,13 +146,23 @@ _SIMPLE_QUOTE = re.compile(r"\[\[quote:([^\]|\[]+)(?:\|([^\]\[]+))?\]\]")
 # What a resolved reference may be and still be written as it is: its text goes through Markdown's
 # other inline patterns, its target through the sanitizer's check of schemes.
 _SIMPLE_HREF = re.compile(r"(?:https?://[\w.-]+)?[\w/.~#%?=+@,-]*", re.ASCII)
-_NOT_SIMPLE_WORDS = re.compile(r"[\x00-\x1f\x7f-\x9f*_&<>\\`\[\]\u00a0\u2028\u2029]")
+_NOT_SIMPLE_WORDS = re.compile(
+    r"[\x00-\x1f\x7f-\x9f*_&<>\\`\[\]\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
 _LANGUAGE_TAG = re.compile(r"[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*")
 
 
 def render_simple(text: str, resolve: Resolver, label_quote: QuoteLabeler) -> str | None:
     """Return the HTML Markdown and the sanitizer would make of a text of plain paragraphs and tight lists, or None."""
-    if _NOT_SIMPLE.search(text):
+    if (
+        _NOT_SIMPLE_CHARACTER.search(text)
+        or "![" in text
+        or ("]:" in text and _DEFINITION.search(text))
+        or " \n" in text
+        or "\n " in text
+        or text.startswith(" ")
+        or text.endswith(" ")
+    ):
         return None
     html: list[str] = []
     after_list = False

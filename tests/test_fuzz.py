@@ -282,6 +282,7 @@ SIMPLE_PIECES = [
     "[[quote:c|e]]", "[[quote:d e|f]]", "[[quote:a [b|c]]", "[[quote:|x]]", "[a](https://example.org/a)",
     "[a b](/es/x/#y)", "[](#b)", "[a](mailto:a@b.org)", "[a](//evil)", "[a](javascript:x)", "[a](/x?a=1,2)",
     "[a]", "[a]: /x", "[a] (/x)", "[a](/x \"t\")", "![a](/x)", "[[", "]]", "[", "https://example.org",
+    "\u2009", "\u3000", "\x85", "\u2028", "\x0c",
 ]  # fmt: skip
 
 
