@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,33 @@ from .trace import Memo, Read, Recorder, TrackedModel, TrackedStrings
 from .urls import Urls
 
 
+class _Context(jinja2.runtime.Context):
+    """Jinja's template context, calling the view's methods and macros at once.
+
+    Jinja looks at every callable a template calls for a wish to be given the context (three attribute
+    lookups): a tenth of a large site's rendering, for the 100 calls of each page. Neither these
+    methods nor macros have that wish.
+    """
+
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
+        """Call `__obj` with the arguments a template gives it (see jinja2.runtime.Context.call)."""
+        if (type(__obj) is types.MethodType and __obj.__func__ in _VIEW_METHODS) or type(__obj) is jinja2.runtime.Macro:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception"
+                )
+        return super().call(__obj, *args, **kwargs)
+
+
 class _Environment(jinja2.Environment):
     """A Jinja environment that records every template a page uses (extends, imports and includes too)."""
 
     recorder: Recorder | None = None
+    context_class = _Context
 
     def _load_template(self, name, globals):  # noqa: A002 - Jinja's own parameter name
         # Every route to a template (get_template, select_template, extends, import) passes here.
@@ -458,6 +482,14 @@ class View:
     def paragraphs(self, source_id: str) -> tuple[str, ...]:
         """Return the paragraphs of a source's text."""
         return self.model.paragraphs.get(source_id, ())
+
+
+# The view's methods: none asks for the template's context (see _Context).
+_VIEW_METHODS = frozenset(
+    method
+    for method in vars(View).values()
+    if isinstance(method, types.FunctionType) and not hasattr(method, "jinja_pass_arg")
+)
 
 
 def _pick_plain(value: Label, lang: str) -> str:

@@ -7,11 +7,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import types
 from pathlib import Path
 
+import jinja2
 import pytest
 
-from explainer import pipeline, search
+from explainer import pipeline, render, search
 from explainer.cache import Cache
 from explainer.pipeline import build
 from explainer.search import search_digest
@@ -367,3 +369,36 @@ def test_a_past_office_reads_from_to_and_a_current_one_since(tmp_path):
     assert "from " + past.format("to") in english and 'since <time datetime="2019">' not in english
     assert "desde " + past.format("hasta") in spanish
     assert 'since <time datetime="2011">' in outputs["en/people/marco-rubio/index.html"].decode()
+
+
+def test_templates_call_view_methods_and_macros_as_jinja_would(tmp_path):
+    # The context's short way to call the view's methods and macros changes nothing a template sees:
+    # a callable that asks for the context still gets it, and one that raises StopIteration gives
+    # Jinja's undefined value.
+    (tmp_path / "t.html").write_text(
+        "{% macro m(x, y=2) %}[{{ x }}{{ y }}{{ varargs }}]{% endmacro %}"
+        "{{ v.ui('a') }} {{ m(1) }} {{ m(1, 3, 4) }} {{ asks() }} {{ stops() is undefined }}"
+        " {{ v.get('x') is undefined }}",
+        "utf-8",
+    )
+    env = render.make_environment(tmp_path)
+    env.globals["asks"] = jinja2.pass_context(lambda context: context["name"])
+
+    def stops():
+        raise StopIteration
+
+    env.globals["stops"] = stops
+    plain = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(tmp_path), undefined=jinja2.StrictUndefined, autoescape=True
+    )
+    plain.globals.update(env.globals)
+
+    class Strings:
+        def get(self, lang, key):
+            return f"<{lang}:{key}>"
+
+    view = render.View.__new__(render.View)
+    view.strings, view.page_lang, view.model = Strings(), "es", types.SimpleNamespace(get=lambda entry_id: stops())
+    ours = env.get_template("t.html").render(v=view, name="N")
+    assert ours == plain.get_template("t.html").render(v=view, name="N")
+    assert ours == "&lt;es:a&gt; [12()] [13(4,)] N True True"
