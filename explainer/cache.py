@@ -26,7 +26,7 @@ HEADER = "(header)"
 """The key of a sharded table saved in its index file, not in a shard (what its records are read against)."""
 
 _PACKAGE = Path(__file__).resolve().parent
-_LIBRARIES = ("jinja2", "markdown", "nh3", "babel", "pyyaml", "jsonschema", "markupsafe")
+_LIBRARIES = ("jinja2", "markdown", "nh3", "babel", "pyyaml", "jsonschema", "fastjsonschema", "markupsafe")
 
 
 def code_version() -> str:
@@ -44,7 +44,7 @@ def code_version() -> str:
 def _installed_versions() -> dict[str, str]:
     # The version of each installed distribution, from its metadata folder's name (`name-1.2.dist-info`,
     # PEP 427), first found along the import path as importlib.metadata would: importing that module
-    # was a tenth of an edit's imports (email, zipfile, csv), for the seven versions read here.
+    # was a tenth of an edit's imports (email, zipfile, csv), for the eight versions read here.
     versions: dict[str, str] = {}
     for folder in sys.path:
         try:

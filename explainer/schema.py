@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
+import fastjsonschema
 
 from .errors import ContentError, format_field
 from .yamlfile import Document
+
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 KINDS = ("event", "person", "agreement", "term", "organization", "source")
@@ -26,14 +30,57 @@ _TYPE_NAMES = {
 
 
 @cache
-def _validator(name: str) -> jsonschema.protocols.Validator:
+def _schema(name: str) -> dict:
     documents = {path.name: json.loads(path.read_text("utf-8")) for path in sorted(SCHEMA_DIR.glob("*.schema.json"))}
     # References are replaced by what they point to, once: resolving them while validating was a
     # quarter of the time spent reading a large site's entries.
-    schema = _inlined(documents[f"{name}.schema.json"], f"{name}.schema.json", documents)
+    return _inlined(documents[f"{name}.schema.json"], f"{name}.schema.json", documents)
+
+
+@cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    # Imported only to explain a document the quick check refused (60 ms of every build's start).
+    import jsonschema
+
+    schema = _schema(name)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
+
+
+# The keywords the schemas may use: each means the same in JSON Schema 2020-12, which they are
+# written in, and in draft 7, the latest that fastjsonschema knows ("x-" ones are ours: messages).
+_SAME_IN_DRAFT_7 = {
+    "$schema", "$comment", "title", "description", "type", "properties", "required", "additionalProperties",
+    "items", "uniqueItems", "minItems", "maxItems", "minProperties", "enum", "const", "pattern", "propertyNames",
+    "minimum", "maximum", "minLength", "maxLength",
+}  # fmt: skip
+# Keywords whose value is a schema, and those whose value maps names to schemas.
+_SUBSCHEMA = ("additionalProperties", "items", "propertyNames")
+_SUBSCHEMAS = ("properties",)
+
+
+@cache
+def _accepts(name: str):
+    # fastjsonschema turns the schema into Python: a valid document is known in a tenth of the
+    # time. A document it refuses goes to jsonschema, which names every problem.
+    schema = dict(_schema(name))
+    schema.pop("$defs", None)  # inlined where used
+    _check_keywords(schema, f"{name}.schema.json")
+    return fastjsonschema.compile({**schema, "$schema": "http://json-schema.org/draft-07/schema#"})
+
+
+def _check_keywords(node: object, shown: str) -> None:
+    if not isinstance(node, dict):
+        return
+    unknown = {keyword for keyword in node if keyword not in _SAME_IN_DRAFT_7 and not keyword.startswith("x-")}
+    if unknown:
+        raise ValueError(f"{shown}: keyword not known to mean the same in draft 7: {', '.join(sorted(unknown))}")
+    for keyword in _SUBSCHEMA:
+        _check_keywords(node.get(keyword), shown)
+    for keyword in _SUBSCHEMAS:
+        for child in node.get(keyword, {}).values():
+            _check_keywords(child, shown)
 
 
 def _inlined(node: object, base: str, documents: dict[str, dict], hops: int = 0) -> object:
@@ -59,6 +106,11 @@ def _inlined(node: object, base: str, documents: dict[str, dict], hops: int = 0)
 
 def validate_document(kind: str, document: Document, shown: str) -> list[ContentError]:
     """Check a document against the schema of `kind` ('event', ..., or 'site'); return every problem."""
+    try:
+        _accepts(kind)(document.data)
+        return []
+    except fastjsonschema.JsonSchemaValueException:
+        pass
     errors = []
     for error in _validator(kind).iter_errors(document.data):
         errors.extend(_describe(error, document, shown))

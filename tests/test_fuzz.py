@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import fastjsonschema
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explainer import markup
+from explainer import markup, schema
 from explainer.content import read_entry
 from explainer.errors import ContentError
 from explainer.markup import MarkdownRenderer, plain_paragraphs, surely_clean, to_plain
 from explainer.model import ENTRY_TYPES, Entry
-from tests.conftest import FIXTURE
+from tests.conftest import FIXTURE, REPO
 
 EXAMPLES = int(os.environ.get("EXPLAINER_FUZZ", "1000"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -332,3 +334,97 @@ def test_the_simple_renderer_takes_ordinary_long_texts_and_declines_the_rest():
         "",
     ):
         assert markup.render_simple(text, _resolve, _label_quote) is None, repr(text)
+
+
+# Entries of every kind, parsed, to be mutated: most mutations leave a document nearly valid, where
+# the quick check and jsonschema could part.
+FOLDERS = {"events": "event", "people": "person", "agreements": "agreement", "terms": "term"}
+FOLDERS |= {"organizations": "organization", "sources": "source"}
+PARSED = [
+    (kind, yaml.safe_load(path.read_text("utf-8")))
+    for folder, kind in FOLDERS.items()
+    for path in sorted((REPO / "content" / folder).glob("*.yml"))
+]
+PARSED += [(name, yaml.safe_load((REPO / "content" / f"{name}.yml").read_text("utf-8"))) for name in ("site", "home")]
+TRICKY = [
+    None, True, False, 0, 1, -1, 1.0, 1.5, "", " ", "x", "X-1", "es", "2026-01-15", "2026-13-40", "2026",
+    "https://example.org/", "seeds/x.txt", [], [1], ["a", "a"], ["a", "b"], {}, {"es": ""}, {"es": "x"},
+    {"es": "x", "en": "y"}, {"es": "x", "fr": "y"}, {"x": 1},
+]  # fmt: skip
+
+
+def _places(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _places(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _places(value, (*path, index))
+
+
+def _mutated(node, path, change):
+    if not path:
+        return change(node)
+    head, rest = path[0], path[1:]
+    if isinstance(node, dict):
+        return {**node, head: _mutated(node[head], rest, change)}
+    return [_mutated(value, rest, change) if index == head else value for index, value in enumerate(node)]
+
+
+def _change(kind: str, value: object, key: str | None):
+    if kind == "replace":
+        return lambda node: value
+    if kind == "drop":  # a key of a map, or an item of a list
+        return lambda node: (
+            {k: v for i, (k, v) in enumerate(node.items()) if i != 0} if isinstance(node, dict) and node else
+            node[1:] if isinstance(node, list) else node
+        )  # fmt: skip
+    return lambda node: (
+        {**node, key: value} if isinstance(node, dict) else [*node, value] if isinstance(node, list) else node
+    )
+
+
+@SETTINGS
+@given(
+    sample=st.sampled_from(PARSED),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 10_000),
+            st.sampled_from(["replace", "replace", "drop", "add"]),
+            st.sampled_from(TRICKY),
+            st.sampled_from(["title", "es", "en", "extra", "paragraphs", "quote", "x-note"]),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_a_document_the_quick_check_accepts_jsonschema_accepts(sample, edits):
+    # The quick check (fastjsonschema) may refuse a valid document (jsonschema then finds no problem),
+    # never accept one that jsonschema refuses.
+    kind, data = sample
+    for position, change, value, key in edits:
+        places = list(_places(data))
+        data = _mutated(data, places[position % len(places)], _change(change, value, key))
+    try:
+        schema._accepts(kind)(data)
+    except fastjsonschema.JsonSchemaValueException:
+        return
+    assert not list(schema._validator(kind).iter_errors(data)), data
+
+
+def test_the_quick_check_accepts_every_real_entry_and_refuses_a_wrong_one():
+    for kind, data in PARSED:
+        schema._accepts(kind)(data)
+    kind, data = PARSED[0]
+    with pytest.raises(fastjsonschema.JsonSchemaValueException):
+        schema._accepts(kind)({**data, "unknown": 1})
+
+
+def test_every_schema_is_valid_and_uses_only_keywords_meaning_the_same_in_draft_7():
+    for kind in (*schema.KINDS, "site", "home"):
+        validator = schema._validator(kind)
+        validator.check_schema(validator.schema)
+        schema._accepts(kind)
+    with pytest.raises(ValueError, match="unevaluatedProperties"):
+        schema._check_keywords({"properties": {"a": {"unevaluatedProperties": False}}}, "x.schema.json")
