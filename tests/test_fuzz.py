@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
 import fastjsonschema
+import icalendar
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explainer import markup, schema
+from explainer import feeds, markup, schema
 from explainer.content import read_entry
 from explainer.errors import ContentError
 from explainer.markup import MarkdownRenderer, plain_paragraphs, surely_clean, to_plain
@@ -428,3 +430,41 @@ def test_every_schema_is_valid_and_uses_only_keywords_meaning_the_same_in_draft_
         schema._accepts(kind)
     with pytest.raises(ValueError, match="unevaluatedProperties"):
         schema._check_keywords({"properties": {"a": {"unevaluatedProperties": False}}}, "x.schema.json")
+
+
+def _vevent_by_icalendar(uid, start, end, summary, description, status, url) -> bytes:
+    # The event as the build made it with icalendar before it wrote the bytes itself.
+    item = icalendar.Event()
+    item.add("uid", uid)
+    item.add("dtstamp", datetime.datetime.combine(start, datetime.time(), tzinfo=datetime.UTC))
+    item.add("dtstart", start)
+    item.add("dtend", end)
+    item.add("summary", summary)
+    item.add("description", description)
+    item.add("status", status)
+    if url is not None:
+        item.add("url", url)
+    return item.to_ical()
+
+
+# Texts of every width in octets, with what RFC 5545 escapes and what could split an escape when a
+# line is folded.
+ICS_TEXT = st.lists(
+    st.sampled_from([*"aZ09 .:-/@", *"\\;,^\"'\n\r\t", "\\N", "ñ", "é", "«", "€", "𝄞", "word ", "palabra "]),
+    max_size=60,
+).map("".join)
+
+
+@SETTINGS
+@given(
+    uid=ICS_TEXT,
+    start=st.dates(min_value=datetime.date(1, 1, 1), max_value=datetime.date(9999, 12, 30)),
+    summary=ICS_TEXT,
+    description=ICS_TEXT,
+    status=st.sampled_from(["CONFIRMED", "TENTATIVE"]),
+    url=st.one_of(st.none(), st.lists(st.sampled_from([*"ahé/:.,;?=#%-", "https://"]), max_size=60).map("".join)),
+)
+def test_calendar_events_are_written_as_icalendar_writes_them(uid, start, summary, description, status, url):
+    end = start + datetime.timedelta(days=1)
+    ours = feeds.vevent(uid=uid, start=start, end=end, summary=summary, description=description, status=status, url=url)
+    assert ours == _vevent_by_icalendar(uid, start, end, summary, description, status, url)
