@@ -244,6 +244,30 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
 
 
+_SCALAR = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def indented_json(value: object, indent: str = "\n") -> str:
+    """Return what json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) returns, lines joined by `indent`.
+
+    json's indenting encoder is written in Python (its C encoder writes only compact JSON): for a large
+    site's exports, 0.05 ms a record in the encoder's machinery. This one walks the record and has the
+    C encoder write each string and number; a property test holds it to json.dumps for any JSON value.
+    """
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        items = [f"{inner}{_SCALAR(key)}: {indented_json(value[key], inner)}" for key in sorted(value)]
+        return "{" + ",".join(items) + indent + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        inner = indent + "  "
+        return "[" + ",".join(inner + indented_json(item, inner) for item in value) + indent + "]"
+    return _SCALAR(value)
+
+
 _TEXTS = {
     Event: ("title", "summary", "body"),
     Person: ("summary", "bio", "name_note"),
@@ -396,7 +420,7 @@ def _ics_job(event: Event, urls: Urls, lang: str) -> Job:
 
 def _json_job(entry: Entry, urls: Urls, lang: str) -> Job:
     def compute(m, s):
-        return _dumps(_export(m.get(entry.id), m, urls, lang)).replace("\n", "\n    ").encode()
+        return indented_json(_export(m.get(entry.id), m, urls, lang), "\n    ").encode()
 
     return ("json", entry.id, lang), compute
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from pathlib import Path
 
@@ -468,3 +469,18 @@ def test_calendar_events_are_written_as_icalendar_writes_them(uid, start, summar
     end = start + datetime.timedelta(days=1)
     ours = feeds.vevent(uid=uid, start=start, end=end, summary=summary, description=description, status=status, url=url)
     assert ours == _vevent_by_icalendar(uid, start, end, summary, description, status, url)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@SETTINGS
+@given(value=json_values, depth=st.integers(0, 3))
+def test_records_are_indented_as_json_indents_them(value, depth):
+    indent = "\n" + "  " * depth
+    expected = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True).replace("\n", indent)
+    assert feeds.indented_json(value, indent) == expected
