@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import stat
@@ -276,6 +277,31 @@ def staging_folder(out_dir: Path, purpose: str) -> Iterator[Path]:
     with what is left in it when the context ends."""
     with _staging(out_dir, purpose) as folder:
         yield folder
+
+
+def remove_left_over(out_dir: Path) -> list[str]:
+    """Remove the scratch folders beside out_dir of builds that were killed before they ended; return their names.
+
+    Each is named by its process (see `_staging`): those of processes still running are left alone.
+    """
+    removed = []
+    for path in sorted(out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging*-*-*")):
+        pid = path.name.rsplit("-", 2)[-2]
+        if pid.isdigit() and not running(int(pid)):
+            _clear(path)
+            removed.append(path.name)
+    return removed
+
+
+def running(pid: int) -> bool:
+    """Return whether a process of this number runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    return True
 
 
 @contextlib.contextmanager

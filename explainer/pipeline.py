@@ -30,7 +30,16 @@ from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, parts_lacking, prepare_parts
 from .links import build_model, patch_model
 from .model import Entry, Model, SiteConfig, Source
-from .output import Output, WriteReport, new_tree, stage_outputs, staging_folder, write_file, write_site
+from .output import (
+    Output,
+    WriteReport,
+    new_tree,
+    remove_left_over,
+    stage_outputs,
+    staging_folder,
+    write_file,
+    write_site,
+)
 from .parallel import Background
 from .parts import Made, Parts
 from .plan import Page, plan_pages
@@ -150,6 +159,9 @@ def build(
     """
     cache = cache if cache is not None else Cache.at(project.root)
     site, strings = read_settings(project, base_url)
+    if write:
+        # What builds killed before they ended left beside the site (their scratch folders) goes.
+        remove_left_over(project.output)
 
     # Nothing read has changed since the last build into this folder, which is as it left it: done.
     # The stamp is taken before anything is read, so that a save during the build is never missed.

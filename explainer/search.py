@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ContentError
+from .output import running
 
 BUNDLE = "pagefind"
 STAMP = f"{BUNDLE}/explainer-shards.json"
@@ -200,18 +201,8 @@ def _remove_left_over(memory: Path) -> None:
     # processes that no longer run are removed.
     for path in memory.glob("explainer-search-*-*"):
         pid = path.name.split("-")[2]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not running(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # another user's process
-    return True
 
 
 def index_shards(site: Path, plan: Plan, shards: list[int]) -> tuple[dict[str, bytes], list[ContentError]]:

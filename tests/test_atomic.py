@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.corpus import write_corpus
 from explainer import search
-from explainer.output import MARKER, MARKER_TEXT, write_site
+from explainer.output import MARKER, MARKER_TEXT, remove_left_over, write_site
 from tests.conftest import REPO, tree_digest
 
 KILLS = int(os.environ.get("EXPLAINER_KILLS", "6"))
@@ -67,6 +67,7 @@ def test_killing_a_build_never_leaves_a_truncated_or_temporary_file(tmp_path: Pa
     rng = random.Random(20260115)
     mid_write = 0
     killed = []
+    left_beside: set[str] = set()
     for _ in range(KILLS):
         shutil.rmtree(site)
         shutil.copytree(old_site, site)
@@ -83,6 +84,7 @@ def test_killing_a_build_never_leaves_a_truncated_or_temporary_file(tmp_path: Pa
         assert strays == [], f"temporary files left in the output: {strays[:5]}"
         written = sum(1 for path in changed if now.get(path) == new[path])
         mid_write += 0 < written < len(changed)
+        left_beside |= {path.name for path in root.glob(".site.staging*")}
     assert mid_write >= KILLS // 2, f"only {mid_write} of {KILLS} kills landed while files were being written"
     # A build after a kill finishes the job.
     assert _build(root, site).wait() == 0
@@ -91,6 +93,26 @@ def test_killing_a_build_never_leaves_a_truncated_or_temporary_file(tmp_path: Pa
     # Nor is anything left of the killed builds' scratch folders in memory (removed by the next build).
     left = [path.name for path in search.MEMORY.glob("explainer-search-*") if int(path.name.split("-")[2]) in killed]
     assert left == []
+    # Nor beside the site (where a build stages what it writes): each build removes those it finds.
+    assert left_beside, "the kills should have left scratch folders beside the site"
+    assert sorted(path.name for path in root.glob(".site.staging*")) == []
+
+
+def test_scratch_folders_of_processes_that_ended_are_removed_and_others_kept(tmp_path: Path):
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    site = tmp_path / "my site"
+    names = [
+        f".my site.staging-{ended.pid}-1",
+        f".my site.stagingfeeds-{ended.pid}-2",
+        f".my site.staging-{os.getpid()}-3",  # a build still running
+        f".other.staging-{ended.pid}-4",  # beside another site
+        ".my site.staging-notes",
+    ]
+    for name in names:
+        (tmp_path / name / "tree").mkdir(parents=True)
+    assert remove_left_over(site) == names[:2]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names[2:])
 
 
 def test_two_writers_into_one_folder_do_not_collide(tmp_path: Path):
