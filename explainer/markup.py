@@ -132,9 +132,9 @@ def plain_paragraphs(text: str) -> list[str] | None:
 # break lines other than \n, other control characters and spaces but " " (one search finds them all:
 # the only spaces left are then " " and "\n"); then images, reference definitions, and lines that
 # start or end with a space (code blocks, list continuations, hard breaks).
-_NOT_SIMPLE_CHARACTER = re.compile(
-    r"[\x00-\x09\x0b-\x1f\x7f-\x9f*_&<>\\`\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+# What declines a text, and the words of a reference or quote label (which may not break a line either).
+_MARKED = r"\x0b-\x1f\x7f-\x9f*_&<>\\`\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_NOT_SIMPLE_CHARACTER = re.compile(rf"[\x00-\x09{_MARKED}]")
 _DEFINITION = re.compile(r"\[[^\[\]]*\]:")
 # A list item's marker; a line that would start any other block (or a list, inside a paragraph).
 _LIST_ITEM = re.compile(r"(?:-|\d+\.) (?=\S)")
@@ -146,9 +146,7 @@ _SIMPLE_QUOTE = re.compile(r"\[\[quote:([^\]|\[]+)(?:\|([^\]\[]+))?\]\]")
 # What a resolved reference may be and still be written as it is: its text goes through Markdown's
 # other inline patterns, its target through the sanitizer's check of schemes.
 _SIMPLE_HREF = re.compile(r"(?:https?://[\w.-]+)?[\w/.~#%?=+@,-]*", re.ASCII)
-_NOT_SIMPLE_WORDS = re.compile(
-    r"[\x00-\x1f\x7f-\x9f*_&<>\\`\[\]\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-)
+_NOT_SIMPLE_WORDS = re.compile(rf"[\x00-\x0a{_MARKED}\[\]]")
 _LANGUAGE_TAG = re.compile(r"[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*")
 
 
