@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -350,19 +350,26 @@ class View:
         }
         return self._timeline
 
-    def timeline_item(self, event: Event, level: int) -> Markup:
-        """Return one event of a timeline as a list item.
+    def timeline_items(self, events: Iterable[Event], level: int) -> Markup:
+        """Return events of a timeline as list items, one a line (indented as the template's list).
 
         A timeline may list thousands of events: each item is kept between builds (with what it read),
-        so that an edit re-renders only its own event's items.
+        so that an edit re-renders only its own event's items. They are joined here rather than in a
+        template loop: a loop's call and escaping per item was a fifth of a filtered timeline's time.
         """
-        return Markup(str.replace(self._item(event), _SLOTS["level"], str(level)))
+        # str.replace: Markup's own would escape the arguments it is given, once per item of every page.
+        slot, number = _SLOTS["level"], str(level)
+        return Markup("\n      ".join([str.replace(self._item(event), slot, number) for event in events]))
 
-    def overview_mark(self, mark) -> Markup:
-        """Return one event's mark on the timeline's overview chart, kept between builds as items are."""
-        # str.replace: Markup's own would escape the arguments it is given, once per mark of every page.
-        placed = str.replace(self._mark(mark.event), _SLOTS["x"], str(escape(mark.x)))
-        return Markup(str.replace(placed, _SLOTS["y"], str(escape(mark.y))))
+    def overview_marks(self, marks: Iterable) -> Markup:
+        """Return the events' marks on the timeline's overview chart, one a line; kept between builds as items are."""
+        # The places are numbers (see timeline.Mark), written as they are: nothing in them to escape.
+        x, y = _SLOTS["x"], _SLOTS["y"]
+        return Markup(
+            "\n      ".join(
+                [str.replace(str.replace(self._mark(mark.event), x, str(mark.x)), y, str(mark.y)) for mark in marks]
+            )
+        )
 
     def _item(self, event: Event) -> Markup:
         # Rendered once for every heading level it is shown at (a month's, or a year's on a filtered page).
