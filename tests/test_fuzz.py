@@ -471,7 +471,6 @@ def test_calendar_events_are_written_as_icalendar_writes_them(uid, start, summar
     assert ours == _vevent_by_icalendar(uid, start, end, summary, description, status, url)
 
 
-
 def _head_by_icalendar(name: str) -> bytes:
     # The calendar's head as the build made it with icalendar before it wrote the bytes itself, its name
     # a TEXT value (RFC 5545's default for a non-standard property: commas and line breaks escaped),
@@ -488,6 +487,7 @@ def _head_by_icalendar(name: str) -> bytes:
 @given(name=ICS_TEXT)
 def test_a_calendars_head_is_written_as_icalendar_writes_it(name):
     assert feeds.calendar_head(name) == _head_by_icalendar(name)
+
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
