@@ -9,8 +9,11 @@ from array import array
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from explainer.cache import Cache
+from explainer.pipeline import project_at, read_model, read_settings
 from explainer.records import PageTable, recorded
-from explainer.trace import Manifest
+from explainer.trace import TABLE_KINDS, Inputs, Manifest
+from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("EXPLAINER_FUZZ", "1000"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -95,3 +98,26 @@ def test_a_new_table_keeps_the_rows_not_rendered_and_records_those_rendered(tmp_
     assert isinstance(made.reads, array) and len(made.ends) == len(kept)
     for path in output.iterdir():
         path.unlink()
+
+
+def test_a_kind_of_entry_changes_its_digest_with_any_entry_of_that_kind_and_no_other():
+    # What a page that lists every entry of a kind (or reads a table made from them) depends on.
+    project = project_at(REPO)
+    site, strings = read_settings(project, None)
+    model, digests, _, _ = read_model(project, site, strings, False, Cache(None))
+    reads = [("kind", kind) for kind in ("event", "person", "agreement", "term", "organization", "source", "home")]
+    # (The paragraphs table is the digest of the source texts themselves, not of entries.)
+    reads += [("table", name) for name in TABLE_KINDS if name != "paragraphs"]
+
+    def digests_with(changed: dict[str, str]) -> dict:
+        inputs = Inputs(model, {**digests, **changed}, strings, str, {})
+        return {read: inputs.digest_of(read) for read in reads}
+
+    before = digests_with({})
+    for entry in [*model.entries.values(), model.home]:
+        entry_id = entry.id if entry is not model.home else "(home)"
+        after = digests_with({entry_id: "edited"})
+        changed = {read for read in reads if after[read] != before[read]}
+        kinds = {(what, key) for what, key in reads if what == "kind" and key == entry.kind}
+        tables = {read for read in reads if read[0] == "table" and TABLE_KINDS[read[1]] in (None, (entry.kind,))}
+        assert changed == kinds | tables, entry_id
