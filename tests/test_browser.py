@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -270,6 +271,39 @@ def test_search_over_many_bundles_finds_what_one_bundle_finds(
     assert whole[1], f"no result for {query}"
     assert split == whole
     assert watched.outside == [] and watched.errors == []
+
+
+def test_the_search_page_asks_for_its_bundles_all_at_once(browser: Browser, sharded_site: BuiltSite):
+    # Merging a bundle costs two requests, one after the other: bundles merged in turn kept a reader
+    # of a large site (64 bundles) waiting 7 s on a link with 40 ms of latency, 2.4 s merged at once.
+    with serve_folder(sharded_site.folder) as origin:
+        page = browser.new_page()
+        network = page.context.new_cdp_session(page)
+        network.send("Network.enable")
+        network.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+        asked: set[str] = set()
+        waiting: set[str] = set()
+        most = 0
+
+        def started(request) -> None:
+            nonlocal most
+            if urlsplit(request.url).path.endswith("/pagefind-entry.json"):
+                asked.add(request.url)
+                waiting.add(request.url)
+                most = max(most, len(waiting))
+
+        page.on("request", started)
+        page.on("requestfinished", lambda request: waiting.discard(request.url))
+        page.on("requestfailed", lambda request: waiting.discard(request.url))
+        assert _search(page, origin, sharded_site, "es", "Mérida")
+        page.close()
+    bundles = page_bundles(sharded_site)
+    assert len(asked) == len(bundles)
+    # The first bundle is loaded before the others are merged: those are asked for together.
+    assert most >= len(bundles) - 1, (most, len(bundles))
 
 
 def page_bundles(site: BuiltSite) -> list[str]:
