@@ -23,7 +23,7 @@ from .parallel import map_in_chunks
 from .plan import Page
 from .search import search_digest
 from .strings import MissingString, Strings
-from .timeline import Facet, facet_summary, group_events, lay_out_overview, timeline_facets
+from .timeline import Facet, Mark, facet_summary, group_events, lay_out_overview, timeline_facets
 from .trace import Memo, Read, Recorder, TrackedModel, TrackedStrings
 from .urls import Urls
 
@@ -361,7 +361,7 @@ class View:
         slot, number = _SLOTS["level"], str(level)
         return Markup("\n      ".join([str.replace(self._item(event), slot, number) for event in events]))
 
-    def overview_marks(self, marks: Iterable) -> Markup:
+    def overview_marks(self, marks: Iterable[Mark]) -> Markup:
         """Return the events' marks on the timeline's overview chart, one a line; kept between builds as items are."""
         # The places are numbers (see timeline.Mark), written as they are: nothing in them to escape.
         x, y = _SLOTS["x"], _SLOTS["y"]

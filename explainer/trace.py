@@ -241,18 +241,11 @@ class Inputs:
     def _ids_of(self, kind: str) -> list[str]:
         if kind == "home":
             return ["(home)"]
-        return [entry.id for entry in getattr(self.model, _COLLECTIONS[kind])]
+        return [entry.id for entry in getattr(self.model, _LIST_OF_KIND[kind])]
 
 
-_COLLECTIONS = {
-    "event": "events",
-    "person": "people",
-    "agreement": "agreements",
-    "term": "terms",
-    "organization": "organizations",
-    "source": "sources",
-}
-"""The model's list of the entries of each kind."""
+_LIST_OF_KIND = {kind: name for name, kind in KIND_LISTS.items() if kind != "home"}
+"""The model attribute listing the entries of each kind (the home page is one entry, not a list)."""
 
 
 Fragment = tuple[array, str]
