@@ -1,5 +1,6 @@
 """The whole build: golden output, incremental writes, determinism, sub-paths and translation gaps."""
 
+import gzip
 import json
 import os
 import re
@@ -110,9 +111,9 @@ def test_back_references_on_pages(project):
     person = outputs["en/people/ana-nunez/index.html"].decode()
     assert person.index('href="/en/timeline/meeting/"') < person.index('href="/en/timeline/talks/"')
     pact = outputs["en/glossary/new-pact/index.html"].decode()
-    assert 'Replaced</dt><dd><a href="/en/glossary/old-pact/">Old pact</a>' in pact
+    assert 'Replaced</dt> <dd><a href="/en/glossary/old-pact/">Old pact</a>' in pact
     old = outputs["en/glossary/old-pact/index.html"].decode()
-    assert 'Replaced by</dt><dd><a href="/en/glossary/new-pact/">New</a>' in old
+    assert 'Replaced by</dt> <dd><a href="/en/glossary/new-pact/">New</a>' in old
     ministry = outputs["en/organizations/ministry/index.html"].decode()
     assert '<a href="/en/people/ana-nunez/">Ana Núñez</a>' in ministry
 
@@ -182,6 +183,23 @@ def test_output_refuses_a_foreign_folder(project):
     with pytest.raises(OutputRefused):
         build(replace(project, output=project.root / "elsewhere"))
     assert (project.root / "elsewhere/keep.txt").read_text() == "precious"
+
+
+def test_the_search_index_keeps_a_fact_lists_labels_and_values_apart(real_site):
+    # Pagefind joins the text of adjacent <dt> and <dd> elements as written: with nothing between
+    # them "Parties" and "Mexico" were indexed as one word, "PartiesMexico", found by neither.
+    contents = {}
+    for fragment in real_site.folder.glob("pagefind/*/fragment/*.pf_fragment"):
+        record = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        contents[record["url"]] = record["content"]
+    checked = 0
+    for url, content in contents.items():
+        page = (real_site.folder / url.strip("/") / "index.html").read_text("utf-8")
+        for facts in re.findall(r'<dl class="facts">(.*?)</dl>', page, re.S):
+            for label in re.findall(r"<dt>(.*?)</dt>", facts):
+                assert re.search(rf"(^|\s){re.escape(label)}\s", content), f"{url}: {label!r} joined to a word"
+                checked += 1
+    assert checked > 50
 
 
 def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
