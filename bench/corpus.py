@@ -85,7 +85,7 @@ def write_corpus(n: int, root: Path, seed: int = 1) -> dict[str, int]:
     paragraphs = [_sentence(rng, WORDS_ES, 20) for _ in range(PARAGRAPHS)]
     (root / "seeds" / "source.txt").write_text("\n\n".join(paragraphs) + "\n", "utf-8")
     (content / "site.yml").write_text(
-        "languages: [es, en]\ndefault_language: es\nbase_url: https://example.org/\n"
+        "id: corpus\nlanguages: [es, en]\ndefault_language: es\nbase_url: https://example.org/\n"
         "title: {es: Corpus de prueba, en: Test corpus}\n"
         "description: {es: Un corpus sintético., en: A synthetic corpus.}\n"
         "tags:\n  seguridad: {es: Seguridad, en: Security}\n  comercio: {es: Comercio, en: Trade}\n",

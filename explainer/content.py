@@ -74,7 +74,13 @@ def read_site_config(project: Project) -> tuple[SiteConfig | None, list[ContentE
         line, column = document.position(("default_language",))
         return None, [ContentError(shown, line, column, "default_language", "is not one of the languages")]
     config = SiteConfig(
-        languages, data["default_language"], data["base_url"], data["title"], data["description"], data.get("tags", {})
+        data["id"],
+        languages,
+        data["default_language"],
+        data["base_url"],
+        data["title"],
+        data["description"],
+        data.get("tags", {}),
     )
     errors = _check_texts(document, ("title", "description", "tags"), languages, shown, allow_missing=False)[1]
     return (None if errors else config), errors

@@ -94,9 +94,8 @@ def _child(parent: etree.Element, name: str, text: str) -> etree.Element:
 
 
 def _urn(model: Model, name: str) -> str:
-    # Stable across builds and hosts: derived from the site's default title and the thing named.
-    site = text_in(model, model.site.title, model.site.default_language)
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"explainer:{site}:{name}").urn
+    # Stable across builds, hosts and new titles: derived from the site's id and the thing named.
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"explainer:{model.site.id}:{name}").urn
 
 
 def calendar(model: Model, urls: Urls, strings: Strings, lang: str, parts: Parts) -> bytes | Spliced:
@@ -142,9 +141,11 @@ def calendar_event(event: Event, model: Model, urls: Urls, strings: Strings, lan
     start, end = _span(event.date)
     precision = strings.get(lang, f"precision.{event.date.precision}")
     link = urls.absolute(urls.entry(event, lang))
+    # One UID per event in every language's calendar: they describe the same event. Without a host,
+    # the site's id keeps apart two sites' events of the same id in a reader's calendar.
+    host = urlsplit(urls.base_url).hostname
     return vevent(
-        # One UID per event in every language's calendar: they describe the same event.
-        uid=f"{event.id}@{urlsplit(urls.base_url).hostname or 'explainer'}",
+        uid=f"{event.id}@{host}" if host else f"{event.id}.{model.site.id}@explainer",
         start=start,
         end=end,
         summary=text_in(model, event.title, lang),

@@ -251,6 +251,7 @@ TYPE_BY_KIND = {cls.kind: cls for cls in ENTRY_TYPES}
 class SiteConfig:
     """content/site.yml: languages, titles and where the site is deployed."""
 
+    id: str
     languages: tuple[str, ...]
     default_language: str
     base_url: str

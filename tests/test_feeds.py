@@ -16,6 +16,7 @@ import pytest
 from explainer.pipeline import build
 from tests.conftest import REPO, Project, write
 from tests.support import PageLinks
+from tests.test_incremental import replace_in
 from tests.test_injection import inject
 
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -79,8 +80,24 @@ def test_calendar_uids_without_a_host_and_no_relative_urls(project):
     outputs = build(project, base_url="/sub/", write=False, search=False).outputs
     calendar = icalendar.Calendar.from_ical(outputs["es/events.ics"])
     events = list(calendar.walk("VEVENT"))
-    assert sorted(str(e["uid"]) for e in events) == ["meeting@explainer", "talks@explainer"]
+    assert sorted(str(e["uid"]) for e in events) == [
+        "meeting.sitio-de-prueba@explainer",
+        "talks.sitio-de-prueba@explainer",
+    ]
     assert not any("url" in e for e in events)
+
+
+def test_feed_ids_stay_when_the_site_is_retitled_and_follow_its_id(project):
+    def ids() -> list[str]:
+        feed = etree.fromstring(build(project, write=False, search=False).outputs["en/feed.xml"])
+        return [element.text for element in feed.iter("{http://www.w3.org/2005/Atom}id")]
+
+    first = ids()
+    assert len(first) == 3 and len(set(first)) == 3  # the feed's and its two entries'
+    replace_in(project.root / "content/site.yml", "en: Test site", "en: A test site renamed")
+    assert ids() == first
+    replace_in(project.root / "content/site.yml", "id: sitio-de-prueba", "id: otro-sitio")
+    assert not set(ids()) & set(first)
 
 
 def test_data_export_holds_every_entry_with_relations(project):

@@ -151,7 +151,7 @@ CASES = [
     # Site files
     Case(
         "site.yml without languages",
-        {"content/site.yml": "default_language: es\nbase_url: /\ntitle: {es: T}\ndescription: {es: D}\n"},
+        {"content/site.yml": "id: t\ndefault_language: es\nbase_url: /\ntitle: {es: T}\ndescription: {es: D}\n"},
     ),
     Case(
         "a UI string missing in one language",
