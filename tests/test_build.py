@@ -202,6 +202,18 @@ def test_the_search_index_keeps_a_fact_lists_labels_and_values_apart(real_site):
     assert checked > 50
 
 
+def test_the_search_index_leaves_out_an_entry_pages_breadcrumb(real_site):
+    # Every event page's breadcrumb says "Timeline": indexed, a search for the word found all of them.
+    checked = 0
+    for fragment in real_site.folder.glob("pagefind/*/fragment/*.pf_fragment"):
+        record = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        page = (real_site.folder / record["url"].strip("/") / "index.html").read_text("utf-8")
+        if 'class="breadcrumb"' in page:
+            assert record["content"].startswith(record["meta"]["title"]), record["url"]
+            checked += 1
+    assert checked > 50
+
+
 def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
     page = (
         b'<main data-pagefind-body><h1>Ana</h1><ol class="entry-list" data-pagefind-ignore="all"><li>A</li></ol></main>'
