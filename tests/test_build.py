@@ -202,16 +202,20 @@ def test_the_search_index_keeps_a_fact_lists_labels_and_values_apart(real_site):
     assert checked > 50
 
 
-def test_the_search_index_leaves_out_an_entry_pages_breadcrumb(real_site):
-    # Every event page's breadcrumb says "Timeline": indexed, a search for the word found all of them.
-    checked = 0
+def test_the_search_index_leaves_out_breadcrumbs_and_the_headings_of_lists_it_leaves_out(real_site):
+    # Every event page's breadcrumb says "Timeline", and every person's page heads its (unindexed) list
+    # of events "Events on the timeline": indexed, a search for the word found them all.
+    entries = headings = 0
     for fragment in real_site.folder.glob("pagefind/*/fragment/*.pf_fragment"):
         record = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
         page = (real_site.folder / record["url"].strip("/") / "index.html").read_text("utf-8")
         if 'class="breadcrumb"' in page:
             assert record["content"].startswith(record["meta"]["title"]), record["url"]
-            checked += 1
-    assert checked > 50
+            entries += 1
+        for heading in re.findall(r"<h2[^>]*>([^<]*)</h2>\s*<ol[^>]*data-pagefind-ignore", page):
+            assert heading not in record["content"], f"{record['url']}: {heading!r} indexed"
+            headings += 1
+    assert entries > 50 and headings > 20
 
 
 def test_the_search_digest_leaves_out_only_what_pagefind_ignores():
