@@ -185,16 +185,19 @@ def test_output_refuses_a_foreign_folder(project):
     assert (project.root / "elsewhere/keep.txt").read_text() == "precious"
 
 
+def _indexed_pages(folder: Path):
+    # Each page's record in the search index (a gzipped fragment: its URL, text and meta), with its HTML.
+    for fragment in folder.glob("pagefind/*/fragment/*.pf_fragment"):
+        record = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
+        yield record, (folder / record["url"].strip("/") / "index.html").read_text("utf-8")
+
+
 def test_the_search_index_keeps_a_fact_lists_labels_and_values_apart(real_site):
     # Pagefind joins the text of adjacent <dt> and <dd> elements as written: with nothing between
     # them "Parties" and "Mexico" were indexed as one word, "PartiesMexico", found by neither.
-    contents = {}
-    for fragment in real_site.folder.glob("pagefind/*/fragment/*.pf_fragment"):
-        record = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
-        contents[record["url"]] = record["content"]
     checked = 0
-    for url, content in contents.items():
-        page = (real_site.folder / url.strip("/") / "index.html").read_text("utf-8")
+    for record, page in _indexed_pages(real_site.folder):
+        url, content = record["url"], record["content"]
         for facts in re.findall(r'<dl class="facts">(.*?)</dl>', page, re.S):
             for label in re.findall(r"<dt>(.*?)</dt>", facts):
                 assert re.search(rf"(^|\s){re.escape(label)}\s", content), f"{url}: {label!r} joined to a word"
@@ -206,9 +209,7 @@ def test_the_search_index_leaves_out_breadcrumbs_and_the_headings_of_lists_it_le
     # Every event page's breadcrumb says "Timeline", and every person's page heads its (unindexed) list
     # of events "Events on the timeline": indexed, a search for the word found them all.
     entries = headings = 0
-    for fragment in real_site.folder.glob("pagefind/*/fragment/*.pf_fragment"):
-        record = json.loads(gzip.decompress(fragment.read_bytes()).removeprefix(b"pagefind_dcd"))
-        page = (real_site.folder / record["url"].strip("/") / "index.html").read_text("utf-8")
+    for record, page in _indexed_pages(real_site.folder):
         if 'class="breadcrumb"' in page:
             assert record["content"].startswith(record["meta"]["title"]), record["url"]
             entries += 1
