@@ -233,7 +233,7 @@ def _entry_files(
     # and the folder listing's file types rather than a Path and two stats per file: a large site has
     # 10,000 of them.
     with os.scandir(folder) as listing:
-        found = sorted((item.name, item) for item in listing if not _ignored_name(item.name))
+        found = sorted((item.name, item) for item in listing if not ignored_name(item.name))
     files = []
     for name, item in found:
         raw, known = None, None
@@ -315,12 +315,14 @@ def read_entry(
 
 
 def _ignored(path: Path) -> bool:
-    return _ignored_name(path.name)
+    return ignored_name(path.name)
 
 
-def _ignored_name(name: str) -> bool:
-    # Editors leave hidden files and backups beside the entries they edit.
-    return name.startswith(".") or name.endswith("~")
+def ignored_name(name: str) -> bool:
+    """Return True for a file an editor leaves beside the entries it edits, which is not content."""
+    # Hidden files (vim's .x.yml.swp, Emacs's lock .#x.yml), backups (x.yml~) and Emacs's auto-save
+    # files (#x.yml#, there from the first unsaved change until the save), as Hugo and Jekyll skip them.
+    return name.startswith((".", "#")) or name.endswith("~")
 
 
 _DATE_FIELDS = {"date", "start", "end"}

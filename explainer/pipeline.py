@@ -19,6 +19,7 @@ from .content import (
     HOME_FILE,
     Project,
     file_digest,
+    ignored_name,
     list_entry_files,
     read_entries,
     read_entry,
@@ -969,13 +970,13 @@ def _files_under(output: Path, folder: str) -> list[str]:
 
 
 def read_static(directory: Path) -> dict[str, bytes]:
-    """Return the static assets by their output path under assets/."""
+    """Return the static assets by their output path under assets/ (not what editors leave beside them)."""
     if not directory.is_dir():
         return {}
     return {
         "assets/" + path.relative_to(directory).as_posix(): path.read_bytes()
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and not path.name.startswith(".")
+        if path.is_file() and not any(map(ignored_name, path.relative_to(directory).parts))
     }
 
 

@@ -26,7 +26,7 @@ from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import httpserver, ioloop, netutil, web
 
 from .cache import Cache
-from .content import Project
+from .content import Project, ignored_name
 from .errors import BuildFailed
 from .output import OutputRefused, WriteReport
 from .pipeline import BuildResult, build, environment_for, update_search_index
@@ -54,14 +54,14 @@ LONGEST_WAIT_SECONDS = 1.5
 
 
 def _watch_filter(folders: list[Path]) -> Callable[[watchfiles.Change, str], bool]:
-    # Editors leave hidden swap files and backups; they are not content, nor is anything in a hidden
-    # folder under a watched one (wherever the project itself lives). Of the code, only modules count.
+    # Editors leave swap files, backups and auto-save files; they are not content, nor is anything in a
+    # hidden folder under a watched one (wherever the project itself lives). Of the code, only modules count.
     roots = [f"{folder}{os.sep}" for folder in folders]
 
     def watched(change: watchfiles.Change, path: str) -> bool:
         root = next((root for root in roots if path.startswith(root)), None)
         below = path[len(root) :] if root else os.path.basename(path)
-        if any(part.startswith(".") or part.endswith("~") for part in below.split(os.sep)):
+        if any(ignored_name(part) for part in below.split(os.sep)):
             return False
         return not path.startswith(f"{CODE_DIR}{os.sep}") or path.endswith(".py")
 

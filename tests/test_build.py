@@ -185,6 +185,24 @@ def test_output_refuses_a_foreign_folder(project):
     assert (project.root / "elsewhere/keep.txt").read_text() == "precious"
 
 
+def test_static_assets_leave_out_what_editors_leave_beside_them(project, tmp_path):
+    layouts = tmp_path / "layouts"
+    shutil.copytree(project.layouts, layouts)
+    static = layouts / "static"
+    (static / "style.css~").write_text("backup", "utf-8")
+    (static / "#style.css#").write_text("auto-saved", "utf-8")
+    (static / ".style.css.swp").write_text("swap", "utf-8")
+    (static / ".drafts").mkdir()
+    (static / ".drafts" / "draft.css").write_text("draft", "utf-8")
+    (static / "extra.css").write_text("p{}", "utf-8")
+    from dataclasses import replace
+
+    build(replace(project, layouts=layouts))
+    assets = {path.name for path in (project.output / "assets").rglob("*") if path.is_file()}
+    assert "extra.css" in assets and "style.css" in assets
+    assert assets & {"style.css~", "#style.css#", ".style.css.swp", "draft.css"} == set(), assets
+
+
 def _indexed_pages(folder: Path):
     # Each page's record in the search index (a gzipped fragment: its URL, text and meta), with its HTML.
     for fragment in folder.glob("pagefind/*/fragment/*.pf_fragment"):

@@ -134,6 +134,11 @@ def test_bad_file_names_and_folders(project):
     write(project, "content/people/notes.yaml", "name: x\n")
     write(project, "content/persons/x.yml", "name: x\n")
     write(project, "content/people/.hidden.yml", "ignored: true\n")
+    # What editors leave beside an entry is not content: a backup, an Emacs auto-save file (there from
+    # the first unsaved change until the save), a vim swap file.
+    write(project, "content/people/ana-nunez.yml~", "name: [\n")
+    write(project, "content/people/#ana-nunez.yml#", "name: [\n")
+    write(project, "content/people/.ana-nunez.yml.swp", "name: [\n")
     assert errors_of(project) == [
         "content/people/Bo Lee.yml:1:1: (file): file name must be the entry's id: lowercase ASCII letters, digits and single '-', then .yml",
         "content/people/notes.yaml:1:1: (file): entry files end in .yml",
