@@ -767,9 +767,12 @@ def _digest_of_file(
 
 def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:
     # Each file still has the size and time it had when written; the search index covers these pages.
+    # Plain strings rather than Paths: a no-op looks at every file of the site (24,000 at 10,000
+    # entries: 0.31-0.41 s with a Path made for each, 0.12-0.14 s without).
+    prefix = f"{output}{os.sep}"
     for name, (size, mtime_ns) in last.files.items():
         try:
-            status = os.stat(output / name)
+            status = os.stat(prefix + name)
         except OSError:
             return False
         if status.st_size != size or status.st_mtime_ns != mtime_ns:
