@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -109,6 +110,16 @@ def make_environment(templates: Path, compiled: Path | None = None) -> jinja2.En
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def compile_templates(templates: Path, compiled: Path) -> None:
+    """Compile every template under `templates` into the bytecode cache `compiled` (see make_environment)."""
+    env = make_environment(templates, compiled)
+    for path in sorted(templates.rglob("*")):
+        # A template with an error is left to the build that renders with it, which reports it.
+        if path.is_file():
+            with contextlib.suppress(jinja2.TemplateError):
+                env.get_template(path.relative_to(templates).as_posix())
 
 
 class View:

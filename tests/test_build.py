@@ -189,21 +189,66 @@ def test_output_refuses_a_foreign_folder(project):
 
 
 def test_static_assets_leave_out_what_editors_leave_beside_them(project, tmp_path):
-    layouts = tmp_path / "layouts"
-    shutil.copytree(project.layouts, layouts)
-    static = layouts / "static"
+    project = _with_layouts(project, tmp_path)
+    static = project.layouts / "static"
     (static / "style.css~").write_text("backup", "utf-8")
     (static / "#style.css#").write_text("auto-saved", "utf-8")
     (static / ".style.css.swp").write_text("swap", "utf-8")
     (static / ".drafts").mkdir()
     (static / ".drafts" / "draft.css").write_text("draft", "utf-8")
     (static / "extra.css").write_text("p{}", "utf-8")
-    from dataclasses import replace
-
-    build(replace(project, layouts=layouts))
+    build(project)
     assets = {path.name for path in (project.output / "assets").rglob("*") if path.is_file()}
     assert "extra.css" in assets and "style.css" in assets
     assert assets & {"style.css~", "#style.css#", ".style.css.swp", "draft.css"} == set(), assets
+
+
+def _with_layouts(project, tmp_path):
+    from dataclasses import replace
+
+    layouts = tmp_path / "layouts"
+    shutil.copytree(project.layouts, layouts)
+    return replace(project, layouts=layouts)
+
+
+def test_a_first_build_compiles_the_templates_in_a_process_of_its_own_and_later_builds_do_not(
+    project, tmp_path, monkeypatch
+):
+    from explainer import parallel
+
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    marks = tmp_path / "compiled-by"
+    marks.mkdir()
+    compile_templates = pipeline.compile_templates
+
+    def marked(*arguments):
+        (marks / str(os.getpid())).touch()
+        compile_templates(*arguments)
+
+    monkeypatch.setattr(pipeline, "compile_templates", marked)
+    build(project)
+    assert [int(mark.name) for mark in marks.iterdir()] != [os.getpid()] and len(list(marks.iterdir())) == 1
+    compiled = Cache.at(project.root).folder_for("templates")
+    templates = list((project.layouts / "templates").iterdir())
+    assert len(list(compiled.iterdir())) == len(templates)
+    meeting = project.root / "content/events/meeting.yml"
+    meeting.write_text(meeting.read_text("utf-8").replace("bo-lee]] met.", "bo-lee]] met at last."), "utf-8")
+    assert build(project).rendered > 0
+    assert len(list(marks.iterdir())) == 1  # compiled already
+
+
+def test_a_template_error_names_the_file_and_line_in_a_first_build_and_later_ones(project, tmp_path):
+    project = _with_layouts(project, tmp_path)
+    event = project.layouts / "templates" / "event.html"
+    lines = event.read_text("utf-8").splitlines(keepends=True)
+    lines[5] = lines[5].rstrip("\n") + " {% if %}\n"
+    event.write_text("".join(lines), "utf-8")
+    for _ in range(2):  # compiled in a process of its own (a first build), then by the build itself
+        found = errors_of(project)
+        assert found == [
+            "layouts/templates/event.html:6:1: (template): template error: Expected an expression, got 'end of statement block'"
+        ]
+    assert not project.output.exists()
 
 
 def _indexed_pages(folder: Path):
