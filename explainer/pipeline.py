@@ -45,7 +45,7 @@ from .parallel import Background
 from .parts import Made, Parts
 from .plan import Page, plan_pages
 from .records import PageTable, altered_rows, recorded, stale_pages
-from .render import compile_templates, derived_inputs, make_environment, render_pages
+from .render import compile_templates, derived_inputs, make_environment, render_pages, template_names
 from .search import (
     BUNDLE,
     STAMP,
@@ -466,7 +466,7 @@ def _compiling_templates(project: Project, cache: Cache) -> Background:
     lacking = (
         compiled is not None
         and "environment" not in cache.memory
-        and len(os.listdir(compiled)) < sum(len(files) for _, _, files in os.walk(templates))
+        and len(os.listdir(compiled)) < len(template_names(templates))
     )
     return Background(functools.partial(compile_templates, templates, compiled), apart=lacking)
 

@@ -14,6 +14,7 @@ from markupsafe import Markup, _escape_inner
 from markupsafe import escape as _escape_any
 
 from .abbr import Acronym, acronyms_of, mark_acronyms
+from .content import ignored_name
 from .dates import PartialDate, format_month, format_partial_date
 from .errors import ContentError
 from .feeds import feed_paths
@@ -112,14 +113,22 @@ def make_environment(templates: Path, compiled: Path | None = None) -> jinja2.En
     )
 
 
+def template_names(templates: Path) -> list[str]:
+    """Return the name of every template under `templates` (not what editors leave beside them)."""
+    return [
+        path.relative_to(templates).as_posix()
+        for path in sorted(templates.rglob("*"))
+        if path.is_file() and not any(map(ignored_name, path.relative_to(templates).parts))
+    ]
+
+
 def compile_templates(templates: Path, compiled: Path) -> None:
     """Compile every template under `templates` into the bytecode cache `compiled` (see make_environment)."""
     env = make_environment(templates, compiled)
-    for path in sorted(templates.rglob("*")):
+    for name in template_names(templates):
         # A template with an error is left to the build that renders with it, which reports it.
-        if path.is_file():
-            with contextlib.suppress(jinja2.TemplateError):
-                env.get_template(path.relative_to(templates).as_posix())
+        with contextlib.suppress(jinja2.TemplateError):
+            env.get_template(name)
 
 
 class View:
