@@ -126,7 +126,7 @@ def list_entry_files(
     options = ",".join(languages)
     for path in sorted(project.content.iterdir()):
         shown = project.shown(path)
-        if _ignored(path) or (path.is_file() and path.name in (SITE_FILE, HOME_FILE)):
+        if ignored_name(path.name) or (path.is_file() and path.name in (SITE_FILE, HOME_FILE)):
             continue
         if not path.is_dir() or path.name not in KIND_BY_FOLDER:
             expected = ", ".join(sorted(KIND_BY_FOLDER))
@@ -314,15 +314,16 @@ def read_entry(
     return _BUILDERS[cls](document.data, dates, common), errors
 
 
-def _ignored(path: Path) -> bool:
-    return ignored_name(path.name)
-
-
 def ignored_name(name: str) -> bool:
     """Return True for a file an editor leaves beside the entries it edits, which is not content."""
     # Hidden files (vim's .x.yml.swp, Emacs's lock .#x.yml), backups (x.yml~) and Emacs's auto-save
     # files (#x.yml#, there from the first unsaved change until the save), as Hugo and Jekyll skip them.
     return name.startswith((".", "#")) or name.endswith("~")
+
+
+def ignored_below(path: Path, folder: Path) -> bool:
+    """Return True for a file under `folder` that an editor left there, or in a hidden folder there."""
+    return any(map(ignored_name, path.relative_to(folder).parts))
 
 
 _DATE_FIELDS = {"date", "start", "end"}

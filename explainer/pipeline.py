@@ -19,7 +19,7 @@ from .content import (
     HOME_FILE,
     Project,
     file_digest,
-    ignored_name,
+    ignored_below,
     list_entry_files,
     read_entries,
     read_entry,
@@ -996,7 +996,7 @@ def read_static(directory: Path) -> dict[str, bytes]:
     return {
         "assets/" + path.relative_to(directory).as_posix(): path.read_bytes()
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and not any(map(ignored_name, path.relative_to(directory).parts))
+        if path.is_file() and not ignored_below(path, directory)
     }
 
 

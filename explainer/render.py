@@ -14,7 +14,7 @@ from markupsafe import Markup, _escape_inner
 from markupsafe import escape as _escape_any
 
 from .abbr import Acronym, acronyms_of, mark_acronyms
-from .content import ignored_name
+from .content import ignored_below
 from .dates import PartialDate, format_month, format_partial_date
 from .errors import ContentError
 from .feeds import feed_paths
@@ -118,7 +118,7 @@ def template_names(templates: Path) -> list[str]:
     return [
         path.relative_to(templates).as_posix()
         for path in sorted(templates.rglob("*"))
-        if path.is_file() and not any(map(ignored_name, path.relative_to(templates).parts))
+        if path.is_file() and not ignored_below(path, templates)
     ]
 
 
