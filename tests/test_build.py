@@ -329,10 +329,26 @@ def test_the_search_index_leaves_out_breadcrumbs_and_the_headings_of_lists_it_le
         if 'class="breadcrumb"' in page:
             assert record["content"].startswith(record["meta"]["title"]), record["url"]
             entries += 1
-        for heading in re.findall(r"<h2[^>]*>([^<]*)</h2>\s*<ol[^>]*data-pagefind-ignore", page):
+        for heading in re.findall(r"<h2[^>]*>([^<]*)</h2>\s*<[ou]l[^>]*data-pagefind-ignore", page):
             assert heading not in record["content"], f"{record['url']}: {heading!r} indexed"
             headings += 1
     assert entries > 50 and headings > 20
+
+
+def test_renaming_a_person_leaves_the_search_digest_of_their_organizations_pages_as_it_was(tmp_path):
+    # An organization's members are a list of the people whose roles name it, like a person's events:
+    # indexed, a person's new name re-indexed the bundle of every organization they belong to, and
+    # a search for the name listed those pages beside the person's own.
+    project = copy_real_site(tmp_path)
+    page = project.output / "es/organizaciones/departamento-de-estado/index.html"
+    build(project, search=False)
+    before = page.read_bytes()
+    person = project.content / "people/tommy-pigott.yml"
+    person.write_text(person.read_text("utf-8").replace("name: Tommy Pigott", "name: Thomas Pigott"), "utf-8")
+    build(project, search=False)
+    after = page.read_bytes()
+    assert b"Thomas Pigott</a>" in after and after != before
+    assert search_digest(after) == search_digest(before)
 
 
 def test_the_search_digest_leaves_out_only_what_pagefind_ignores():

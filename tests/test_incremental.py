@@ -103,7 +103,7 @@ def edit_template(root: Path) -> None:
 
 
 def edit_macro(root: Path) -> None:
-    replace_in(root / "layouts/templates/_macros.html", '<ul class="inline-list">', '<ul class="inline-list links">')
+    replace_in(root / "layouts/templates/_macros.html", '<ul class="inline-list"{%', '<ul class="inline-list links"{%')
 
 
 def edit_string(root: Path) -> None:
