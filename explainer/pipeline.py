@@ -27,6 +27,7 @@ from .content import (
     read_site_config,
     with_bytes,
 )
+from .dates import load_locales
 from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, parts_lacking, prepare_parts
 from .links import build_model, patch_model
@@ -206,6 +207,9 @@ def build(
             project, site, strings, allow_missing, cache, read, file_digests
         )
         altered = looking.result()
+        # While the templates may still be compiling: what every process rendering pages or making
+        # the feeds would load for itself once forked.
+        load_locales(site.languages)
         for share in compiling:
             if share.apart:
                 share.result()

@@ -284,6 +284,33 @@ def test_a_site_of_a_hundred_pages_or_more_is_rendered_by_a_process_per_core_in_
     assert len(made) == 8 and max(int(count) for _, count, _ in made) == -(-result.rendered // 8)
 
 
+def test_the_workers_of_a_first_build_find_the_languages_date_data_loaded(tmp_path, monkeypatch):
+    # Babel loads a language's data on the first date formatted in a process: each forked worker
+    # loaded it again (0.03 s for two languages) unless the build had before forking them.
+    import babel.localedata
+
+    from explainer import parallel
+
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(pipeline, "workers", lambda: 2)
+    monkeypatch.setattr(babel.localedata, "_cache", {})  # as in a new process: nothing loaded yet
+    marks = tmp_path / "loaded-by"
+    marks.mkdir()
+    load = babel.localedata.load
+
+    def marked(name, merge_inherited=True):
+        if name not in babel.localedata._cache:  # read from its file, not found loaded
+            (marks / f"{os.getpid()} {name}").touch()
+        return load(name, merge_inherited)
+
+    monkeypatch.setattr(babel.localedata, "load", marked)
+    project = copy_real_site(tmp_path / "site")
+    assert build(project, search=False).rendered >= render.PARALLEL_FROM
+    loaded = [mark.name.split(" ") for mark in marks.iterdir()]
+    assert {name for _, name in loaded} >= {"es", "en"}
+    assert {pid for pid, _ in loaded} == {str(os.getpid())}
+
+
 def test_a_template_error_names_the_file_and_line_in_a_first_build_and_later_ones(project, tmp_path):
     project = _with_layouts(project, tmp_path)
     event = project.layouts / "templates" / "event.html"
