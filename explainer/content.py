@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .dates import PartialDate, parse_date
 from .errors import ContentError, format_field
+from .ignored import ignored_name
 from .model import (
     KIND_BY_FOLDER,
     Agreement,
@@ -312,18 +313,6 @@ def read_entry(
         id=path.stem, file=shown, untranslated=frozenset(untranslated), positions=Positions(document.positions)
     )
     return _BUILDERS[cls](document.data, dates, common), errors
-
-
-def ignored_name(name: str) -> bool:
-    """Return True for a file an editor leaves beside the entries it edits, which is not content."""
-    # Hidden files (vim's .x.yml.swp, Emacs's lock .#x.yml), backups (x.yml~) and Emacs's auto-save
-    # files (#x.yml#, there from the first unsaved change until the save), as Hugo and Jekyll skip them.
-    return name.startswith((".", "#")) or name.endswith("~")
-
-
-def ignored_below(path: Path, folder: Path) -> bool:
-    """Return True for a file under `folder` that an editor left there, or in a hidden folder there."""
-    return any(map(ignored_name, path.relative_to(folder).parts))
 
 
 _DATE_FIELDS = {"date", "start", "end"}

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
@@ -55,14 +55,29 @@ def map_in_chunks(
     the work of a chunk that turns out slow is not waited for by the others. With fewer than
     `minimum` items, or one worker, it is a single call in this process.
     """
-    count = workers()
-    if count < 2 or len(items) < minimum:
+    if workers() < 2 or len(items) < minimum:
         return [function(items)]
+    return list(each_chunk(function, [items[start : start + size] for start in range(0, len(items), size)]))
+
+
+def each_chunk(
+    function: Callable[[Sequence[Item]], Result], chunks: list[Sequence[Item]], *, parallel: bool = True
+) -> Iterator[Result]:
+    """Yield `function` applied to each chunk, in order, as soon as it and those before it are done.
+
+    If `parallel`, the chunks are handed to a process per core (to the first free one), forked when
+    the iteration starts: the caller may start a thread between two results, the processes go on.
+    Otherwise, or with one worker, each chunk is computed here when its result is asked for.
+    """
+    count = workers() if parallel else 1
+    if count < 2 or len(chunks) < 2:
+        yield from map(function, chunks)
+        return
     global _JOB
-    _JOB = (function, [items[start : start + size] for start in range(0, len(items), size)])
+    _JOB = (function, chunks)
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            return list(pool.imap(_run_share, range(len(_JOB[1]))))
+            yield from pool.imap(_run_share, range(len(chunks)))
     finally:
         _JOB = None
 

@@ -19,7 +19,6 @@ from .content import (
     HOME_FILE,
     Project,
     file_digest,
-    ignored_below,
     list_entry_files,
     read_entries,
     read_entry,
@@ -30,6 +29,7 @@ from .content import (
 from .dates import load_locales
 from .errors import BuildFailed, ContentError
 from .feeds import machine_outputs, parts_lacking, prepare_parts
+from .ignored import ignored_below
 from .links import build_model, patch_model
 from .model import Entry, Model, SiteConfig, Source
 from .output import (
@@ -46,7 +46,7 @@ from .parallel import Background, workers
 from .parts import Made, Parts
 from .plan import Page, plan_pages
 from .records import PageTable, altered_rows, recorded, stale_pages
-from .render import compile_templates, derived_inputs, make_environment, render_pages, template_names
+from .render import Rendered, derived_inputs, make_environment, render_pages
 from .search import (
     BUNDLE,
     STAMP,
@@ -63,6 +63,7 @@ from .search import (
     stale_shards,
 )
 from .strings import Strings, read_strings
+from .templates import compile_templates, compiled_ahead, lacking
 from .timeline import timeline_facets
 from .trace import Inputs, Manifest, Memo, digest
 from .urls import Urls
@@ -251,83 +252,92 @@ def build(
         # them, when not writing).
         stale = stale_pages(previous, pages, inputs, altered) if write else pages
         indexing: concurrent.futures.Future | None = None
-        # A first build (no output folder yet) has its pages written into a new tree by the processes
-        # that render them; the tree is renamed into place once complete, or removed.
-        with new_tree(project.output) if write else contextlib.nullcontext() as tree:
-            memo = Memo(_manifest_in(cache.part("fragments")), site_key, inputs, model, strings)
-            # Pagefind starts on an edit's pages once those the index holds are rendered: the others
-            # (timelines, the slowest) are rendered while it indexes.
-            early = write and search and index_now and tree is None
-            first = [page for page in stale if page.searchable] if early else stale
-            rendered = render_pages(env, model, strings, urls, first, {}, memo, into=tree)
-            if write and not rendered.errors:
-                searched = search_digests(previous, pages, rendered)
-                search_plan = {page.file: searched[page.file] for page in pages if page.searchable}
-                # The pages by bundle and the stamp of their index: made here, before the indexer starts
-                # beside the rest of the build (where each of its steps waits for the interpreter's lock).
-                to_index = sharded(search_plan)
-            if early and not rendered.errors:
-                # Pagefind indexes the pages just rendered (from memory) and the others (from the output
-                # folder) while the rest are rendered, the feeds finished and the pages written; the new
-                # bundles are put in place once the pages are (`written` says whether they were: not if
-                # the build failed).
-                written: concurrent.futures.Future = concurrent.futures.Future()
-                listing = (last.pages_digest, last.bundles) if last is not None and last.search else None
-                indexing = indexer.submit(
-                    update_search_index,
-                    project.output,
-                    search_plan,
-                    fresh=rendered.outputs,
-                    written=written,
-                    listing=listing,
-                    grouped=to_index,
-                )
-            with _told(written) if indexing is not None else contextlib.nullcontext():
-                if first is not stale:
-                    rest = render_pages(
-                        env, model, strings, urls, [page for page in stale if not page.searchable], {}, memo
-                    )
-                    rendered = rendered.joined(rest)
-                if rendered.errors:
-                    raise BuildFailed(rendered.errors)
-                _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
-                made: dict[str, Output] = dict(rendered.outputs)
-                machine, layouts = feeds.result()  # no layouts if the feeds' process kept them
-                made.update(machine)
-                made.update(read_static(project.layouts / "static"))
-                if not write:
-                    if search:
-                        plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
-                        bundle, errors = index_pages(made, plan)
-                        if errors:
-                            raise BuildFailed(errors)
-                        made.update(bundle)
-                        made[STAMP] = search_stamp(plan)
-                    return BuildResult(made, None, len(stale), site, lambda: snapshot)
+        planned: list[tuple[dict[str, str], Plan, Sharded]] = []
 
-                # Write only what changed; nothing was touched before this point.
-                kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
-                # The files the last build left, if nothing has written the output since its record was
-                # saved: only those can be stale, and a large site's folders need not all be listed.
-                left = None
-                if last is not None and last.search == search and not unsaved:
-                    left = last.files.keys()
-                cache.begin_writing(project.output)
-                report = write_site(
-                    made,
-                    project.output,
-                    keep=f"{BUNDLE}/" if search else None,
-                    kept=kept,
-                    tree=tree,
-                    in_tree=rendered.written,
-                    previous=left,
-                )
-                if layouts is not None:
-                    # Where each part of the feeds lies in them, for the next build to copy those it keeps.
-                    _replace_part(cache, "feeds", layouts.kept(project.output))
-        if indexing is None and search and index_now:
-            # A first build's pages are indexed once its tree is in place, from the written files.
-            indexing = indexer.submit(update_search_index, project.output, search_plan, grouped=to_index)
+        def start_indexing(first: Rendered) -> None:
+            # Pagefind indexes the pages just rendered (from memory, or from a first build's tree) and
+            # the others (from the output folder) while the rest are rendered (timelines, the slowest),
+            # the feeds finished and the pages written; the new bundles are put in place once the pages
+            # are (`written` says whether they were: not if the build failed).
+            nonlocal indexing
+            if first.errors:
+                return
+            planned.append(_search_planned(previous, pages, first))
+            listing = (last.pages_digest, last.bundles) if last is not None and last.search else None
+            indexing = indexer.submit(
+                update_search_index,
+                project.output,
+                planned[0][1],
+                fresh=first.outputs,
+                written=written,
+                listing=listing,
+                grouped=planned[0][2],
+                pages_in=tree,
+            )
+
+        # A first build (no output folder yet) has its pages written into a new tree by the processes
+        # that render them; the tree is renamed into place once complete, or removed; the indexer is
+        # told whether the pages were written once it is.
+        written: concurrent.futures.Future = concurrent.futures.Future()
+        with _told(written), new_tree(project.output) if write else contextlib.nullcontext() as tree:
+            memo = Memo(_manifest_in(cache.part("fragments")), site_key, inputs, model, strings)
+            # The pages the index holds are rendered first, and Pagefind started on them while the same
+            # processes render the others.
+            early = write and search and index_now
+            first = [page for page in stale if page.searchable] if early else stale
+            rest = [page for page in stale if not page.searchable] if early else []
+            rendered = render_pages(
+                env,
+                model,
+                strings,
+                urls,
+                first,
+                {},
+                memo,
+                into=tree,
+                then=start_indexing if early else None,
+                after=rest,
+            )
+            if write and not rendered.errors and not planned:
+                planned.append(_search_planned(previous, pages, rendered))
+            if rendered.errors:
+                raise BuildFailed(rendered.errors)
+            _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
+            made: dict[str, Output] = dict(rendered.outputs)
+            machine, layouts = feeds.result()  # no layouts if the feeds' process kept them
+            made.update(machine)
+            made.update(read_static(project.layouts / "static"))
+            if not write:
+                if search:
+                    plan = {page.file: search_digest(made[page.file]) for page in pages if page.searchable}
+                    bundle, errors = index_pages(made, plan)
+                    if errors:
+                        raise BuildFailed(errors)
+                    made.update(bundle)
+                    made[STAMP] = search_stamp(plan)
+                return BuildResult(made, None, len(stale), site, lambda: snapshot)
+
+            # Write only what changed; nothing was touched before this point.
+            kept = [page.file for page in pages if page.file not in made and page.file not in rendered.written]
+            # The files the last build left, if nothing has written the output since its record was
+            # saved: only those can be stale, and a large site's folders need not all be listed.
+            left = None
+            if last is not None and last.search == search and not unsaved:
+                left = last.files.keys()
+            cache.begin_writing(project.output)
+            report = write_site(
+                made,
+                project.output,
+                keep=f"{BUNDLE}/" if search else None,
+                kept=kept,
+                tree=tree,
+                in_tree=rendered.written,
+                previous=left,
+            )
+            if layouts is not None:
+                # Where each part of the feeds lies in them, for the next build to copy those it keeps.
+                _replace_part(cache, "feeds", layouts.kept(project.output))
+        searched, search_plan, to_index = planned[0]
         # While Pagefind indexes, this process records the pages and saves the cache; the record of the
         # whole build is completed once the index is in place, and saved last.
         manifest = recorded(previous, pages, rendered.reads, inputs, str(project.output), searched)
@@ -464,19 +474,19 @@ def _snapshot_of(model: Model, strings: Strings, pages: tuple[Page, ...] | None 
 
 
 def _compiling_templates(project: Project, cache: Cache) -> list[Background]:
-    # A build without the templates compiled in its cache (a first build) compiles them in processes
-    # of their own while this one reads the model, and renders with them loaded compiled: compiling was
-    # 0.27-0.3 s of the real site's first build, and of each worker's share of a large site's (each
-    # compiled them all). Split between the cores, the real site's first build waits 0.05-0.1 s for
-    # them once its model is read (0.2-0.3 s for one process doing them all). Any other build has
-    # nothing to compile, or a template or two (an edit).
+    # A build without the templates compiled in its cache (a first build) renders with them loaded
+    # compiled by processes of their own: compiling was 0.27-0.3 s of the real site's first build, and
+    # of each worker's share of a large site's (each compiled them all). build.py starts one before it
+    # imports the rest (see templates.compile_ahead); otherwise they are compiled in a share per core
+    # while this process reads the model. Any other build has nothing to compile, or a template or two
+    # (an edit).
     templates, compiled = project.layouts / "templates", cache.folder_for("templates")
-    lacking = (
-        compiled is not None
-        and "environment" not in cache.memory
-        and len(os.listdir(compiled)) < len(template_names(templates))
-    )
-    shares = workers() if lacking else 0
+    if compiled is None or "environment" in cache.memory:
+        return []
+    ahead = compiled_ahead(templates, compiled)
+    if ahead is not None:
+        return [ahead]
+    shares = workers() if lacking(templates, compiled) else 0
     return [
         Background(functools.partial(compile_templates, templates, compiled, share, shares), apart=True)
         for share in range(shares)
@@ -822,6 +832,15 @@ def _files_written(project: Project, manifest: PageTable, made: Mapping[str, obj
     return files
 
 
+def _search_planned(previous: PageTable, pages: list[Page], rendered: Rendered) -> tuple[dict[str, str], Plan, Sharded]:
+    # What the index holds of each page, those it holds, and those by bundle with the stamp of their
+    # index: made before the indexer starts beside the rest of the build (where each of its steps
+    # waits for the interpreter's lock).
+    searched = search_digests(previous, pages, rendered)
+    plan = {page.file: searched[page.file] for page in pages if page.searchable}
+    return searched, plan, sharded(plan)
+
+
 def search_digests(previous: PageTable, pages: list[Page], rendered) -> dict[str, str]:
     """Return what the search index reads of each page, by file: of a rendered page from its bytes, of
     another from the last build's record (empty for a page the index does not hold)."""
@@ -913,6 +932,7 @@ def update_search_index(
     written: concurrent.futures.Future | None = None,
     listing: tuple[bytes, Listing] | None = None,
     grouped: Sharded | None = None,
+    pages_in: Path | None = None,
 ) -> Indexed:
     """Index the shards of `output` whose pages changed since they were indexed; return what it did.
 
@@ -922,7 +942,8 @@ def update_search_index(
     and the new bundles are put in place once `written` is true (never, if it is false). `listing`
     is what the last call returned with the stamp it wrote: used if that stamp is still in place, it
     spares listing a large site's bundles (19,000 files) to find the few that change. `grouped` is
-    `sharded(plan)`, if already made.
+    `sharded(plan)`, if already made. A first build gives in `pages_in` the tree its pages are written
+    in before it becomes `output`: they are indexed from there.
     """
     if plan is None:
         plan = _search_plan_on_disk(output)
@@ -949,7 +970,7 @@ def update_search_index(
     previous = None if len(stale) == count else [name for shard in stale for name in files_of(shard)]
     bundle: dict[str, bytes] = {}
     moved: list[str] = []
-    with indexed_shards(output, grouped, stale, fresh) as (folders, errors):
+    with indexed_shards(output, grouped, stale, fresh, pages_in) as (folders, errors):
         if written is not None and not written.result():
             return Indexed(WriteReport((), (), 0), [], {})  # the pages were not written: nor their index
         if errors:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import itertools
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,7 +14,6 @@ from markupsafe import Markup, _escape_inner
 from markupsafe import escape as _escape_any
 
 from .abbr import Acronym, acronyms_of, mark_acronyms
-from .content import ignored_below
 from .dates import PartialDate, format_month, format_partial_date
 from .errors import ContentError
 from .feeds import feed_paths
@@ -22,10 +21,11 @@ from .markup import MarkdownRenderer
 from .metadata import hreflang_alternates, json_ld, script_hash, script_tag, serialize, words
 from .model import Agreement, Entry, Event, Label, Model, Person
 from .output import write_new
-from .parallel import map_in_chunks
+from .parallel import each_chunk, map_in_chunks
 from .plan import Page
 from .search import search_digest
 from .strings import MissingString, Strings
+from .templates import SETTINGS
 from .timeline import Facet, Mark, facet_summary, group_events, lay_out_overview, timeline_facets
 from .trace import Memo, Read, Recorder, TrackedModel, TrackedStrings
 from .urls import Urls
@@ -103,35 +103,8 @@ def make_environment(templates: Path, compiled: Path | None = None) -> jinja2.En
         loader=jinja2.FileSystemLoader(templates),
         # Compiling the templates is most of a small rebuild's time; Jinja keys each by its source's hash.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
-        # Templates are read once per environment; a build that sees a changed file makes a new one.
-        auto_reload=False,
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+        **SETTINGS,
     )
-
-
-def template_names(templates: Path) -> list[str]:
-    """Return the name of every template under `templates` (not what editors leave beside them)."""
-    return [
-        path.relative_to(templates).as_posix()
-        for path in sorted(templates.rglob("*"))
-        if path.is_file() and not ignored_below(path, templates)
-    ]
-
-
-def compile_templates(templates: Path, compiled: Path, share: int = 0, shares: int = 1) -> None:
-    """Compile the templates under `templates` into the bytecode cache `compiled` (see make_environment):
-    all of them, or one of `shares` shares of about equal size."""
-    env = make_environment(templates, compiled)
-    names = template_names(templates)
-    by_size = sorted(names, key=lambda name: (-(templates / name).stat().st_size, name))
-    for name in by_size[share::shares]:
-        # A template with an error is left to the build that renders with it, which reports it.
-        with contextlib.suppress(jinja2.TemplateError):
-            env.get_template(name)
 
 
 class View:
@@ -614,30 +587,44 @@ def render_pages(
     extra: Mapping[str, object],
     memo: Memo | None = None,
     into: Path | None = None,
+    *,
+    then: Callable[[Rendered], None] | None = None,
+    after: Sequence[Page] = (),
 ) -> Rendered:
     """Render pages to bytes by output file, across the machine's cores; record their reads; collect errors.
 
     `memo` keeps the parts of pages that many pages repeat (timeline items) between builds. With
     `into` (a new output tree, not yet in place), each page is written there by the process that
-    rendered it, and only its search digest comes back.
+    rendered it, and only its search digest comes back. The pages `after` are rendered by the same
+    processes once `pages` are: `then` is called with those (all rendered) while they go on.
     """
     kept = _Kept()
     if memo is not None:
-        _prepare_items(env, model, strings, urls, pages, memo)
+        _prepare_items(env, model, strings, urls, [*pages, *after], memo)
+    total = len(pages) + len(after)
+    parallel = total >= PARALLEL_FROM
+    size = min(CHUNK, -(-total // 8)) if parallel else max(total, 1)
     # Lists first: a large site's few slow pages (its glossary takes a second) are not left for last.
-    ordered = sorted(pages, key=lambda page: page.entry is not None)
-    results = map_in_chunks(
-        lambda chunk: _render(env, model, strings, urls, chunk, extra, memo, into, kept),
-        ordered,
-        PARALLEL_FROM,
-        min(CHUNK, -(-len(ordered) // 8)),
+    groups = [sorted(group, key=lambda page: page.entry is not None) for group in (pages, after)]
+    chunks = [group[start : start + size] for group in groups for start in range(0, len(group), size)]
+    results = each_chunk(
+        lambda chunk: _render(env, model, strings, urls, chunk, extra, memo, into, kept), chunks, parallel=parallel
     )
+    first = _gathered(itertools.islice(results, len(range(0, len(groups[0]), size))), memo)
+    if then is not None:
+        then(first)
+    rest = _gathered(results, memo)  # to the end, which ends the processes
+    return first.joined(rest) if after else first
+
+
+def _gathered(chunks: Iterable[Rendered], memo: Memo | None) -> Rendered:
+    # The rendered chunks as one.
     outputs: dict[str, bytes] = {}
     reads: dict[str, frozenset[Read]] = {}
     errors: list[ContentError] = []
     written: dict[str, str] = {}
     fragments: dict = {}
-    for chunk in results:
+    for chunk in chunks:
         outputs.update(chunk.outputs)
         reads.update(chunk.reads)
         errors += chunk.errors

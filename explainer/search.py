@@ -132,14 +132,19 @@ def stale_shards(made: bytes, stamp: bytes | None) -> list[int]:
 
 @contextlib.contextmanager
 def indexed_shards(
-    site: Path, plan: Plan | Sharded, shards: list[int], fresh: Mapping[str, bytes] | None = None
+    site: Path,
+    plan: Plan | Sharded,
+    shards: list[int],
+    fresh: Mapping[str, bytes] | None = None,
+    pages_in: Path | None = None,
 ) -> Iterator[tuple[dict[int, Path], list[ContentError]]]:
     """Run Pagefind over the pages of some shards of a built folder; give each shard's bundle folder.
 
     The folders are removed when the context ends. A new bundle's folder is beside `site` (on its file
     system, so that it can be moved into it whole). Pagefind reads each page's <html lang> and indexes
     only elements marked data-pagefind-body. `fresh` holds pages (by file) as they are about to be
-    written in `site`: those are indexed from here rather than from the folder.
+    written in `site`: those are indexed from here rather than from the folder. The pages are read from
+    `pages_in` if given (a first build's tree, before it is moved into place as `site`).
     """
     pages = plan.shards if isinstance(plan, Sharded) else shards_of(plan)
     fresh = fresh or {}
@@ -155,13 +160,15 @@ def indexed_shards(
             # Pagefind writing its 300 files there another 0.15 s, against 0.02 s and none in memory.
             folder = Path(memory or beside) / f"shard-{shard}"
             names, link = list(pages[shard]), memory is None  # names sorted; linked beside the site
-            rendered = [name for name in names if name in fresh]
-            if not rendered or (not link and all((site / name).is_file() for name in rendered)):
-                _copied(site, folder, names, link=link)
-                for name in rendered:
-                    (folder / name).write_bytes(fresh[name])  # in place of its copy, in its order
-            else:
-                _gathered(site, folder, names, fresh, link=link)
+            try:
+                _shard_folder(pages_in or site, folder, names, fresh, link=link)
+            except OSError:
+                if pages_in is None:
+                    raise
+                # The first build's tree was moved into place meanwhile (whole, at once): its pages
+                # are in the site now.
+                shutil.rmtree(folder, ignore_errors=True)
+                _shard_folder(site, folder, names, fresh, link=link)
             # A bundle that replaces one is written into the site file by file (only the files that
             # changed); a new one is moved in whole, so it is made beside the site.
             replaces = (site / bundle_path(shard)).exists()
@@ -239,6 +246,17 @@ def index_pages(outputs: Mapping[str, bytes], plan: Plan) -> tuple[dict[str, byt
 # Pagefind's index depends on the order in which it finds the pages, which on some file systems (tmpfs,
 # btrfs) is the order their files were made in: they are always made in the order of their names, so
 # that the same pages give the same bundle however they came (rendered now, or as written before).
+
+
+def _shard_folder(source: Path, folder: Path, names: list[str], fresh: Mapping[str, bytes], *, link: bool) -> None:
+    # The pages of a shard, in order, in `folder`: from `fresh`, or copied (or linked) from `source`.
+    rendered = [name for name in names if name in fresh]
+    if not rendered or (not link and all((source / name).is_file() for name in rendered)):
+        _copied(source, folder, names, link=link)
+        for name in rendered:
+            (folder / name).write_bytes(fresh[name])  # in place of its copy, in its order
+    else:
+        _gathered(source, folder, names, fresh, link=link)
 
 
 def _copied(site: Path, folder: Path, names: list[str], *, link: bool) -> None:

@@ -26,8 +26,9 @@ from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import httpserver, ioloop, netutil, web
 
 from .cache import Cache
-from .content import Project, ignored_name
+from .content import Project
 from .errors import BuildFailed
+from .ignored import ignored_name
 from .output import OutputRefused, WriteReport
 from .pipeline import BuildResult, build, environment_for, update_search_index
 from .quick import write_edited_pages

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import types
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import markupsafe
 import pytest
 from markupsafe import Markup
 
-from explainer import pipeline, render, search
+from explainer import pipeline, render, search, templates
 from explainer.cache import Cache
 from explainer.pipeline import build
 from explainer.search import search_digest
@@ -240,21 +241,80 @@ def test_a_first_build_compiles_the_templates_in_a_process_per_core_and_later_bu
     assert len(list(marks.iterdir())) == 2  # compiled already
 
 
+COMPILED_AHEAD = """
+import os, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from explainer import templates
+compile_templates = templates.compile_templates
+
+def marked(folder, compiled, share=0, shares=1):
+    imported = "explainer.pipeline" in sys.modules
+    (Path(sys.argv[2]) / f"{os.getpid()}-{share}-{shares}-{imported}").touch()
+    compile_templates(folder, compiled, share, shares)
+
+templates.compile_templates = marked  # and so in the build's modules, imported after
+import build
+print(os.getpid(), build.main(["--root", sys.argv[3], "build", "--no-search"]))
+"""
+
+
+def test_build_py_compiles_a_first_builds_templates_in_one_process_before_it_imports_the_build(project, tmp_path):
+    shutil.copytree(project.layouts, project.root / "layouts")  # build.py's project has them in its folder
+    marks = tmp_path / "compiled-by"
+    marks.mkdir()
+    script = tmp_path / "ahead.py"
+    script.write_text(COMPILED_AHEAD, "utf-8")
+
+    def run() -> list[list[str]]:
+        done = subprocess.run(
+            [sys.executable, str(script), str(REPO), str(marks), str(project.root)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "EXPLAINER_WORKERS": "2"},
+            check=True,
+        )
+        pid, status = done.stdout.splitlines()[-1].split()
+        assert status == "0", done.stderr
+        return sorted(mark.name.split("-") for mark in marks.iterdir()), pid
+
+    made, pid = run()
+    # One process, forked before the build's modules were imported, compiled them all; the build
+    # started no other.
+    assert [mark[1:] for mark in made] == [["0", "1", "False"]] and made[0][0] != pid
+    compiled = Cache.at(project.root).folder_for("templates")
+    assert len(list(compiled.iterdir())) == len(templates.template_names(project.root / "layouts" / "templates"))
+    shutil.rmtree(project.output)
+    assert run()[0] == made  # compiled already: nothing compiled again
+
+
+def test_templates_compiled_apart_are_those_the_rendering_environment_compiles(tmp_path):
+    folder_of_templates = REPO / "layouts" / "templates"
+    (tmp_path / "apart").mkdir()
+    (tmp_path / "rendering").mkdir()
+    templates.compile_templates(folder_of_templates, tmp_path / "apart")
+    env = render.make_environment(folder_of_templates, tmp_path / "rendering")
+    for name in templates.template_names(folder_of_templates):
+        env.get_template(name)
+    apart = {path.name: path.read_bytes() for path in (tmp_path / "apart").iterdir()}
+    assert apart and apart == {path.name: path.read_bytes() for path in (tmp_path / "rendering").iterdir()}
+
+
 def test_the_shares_of_templates_compiled_apart_are_all_of_them_once_each_of_about_equal_size(tmp_path):
-    templates = REPO / "layouts" / "templates"
-    names = render.template_names(templates)
+    folder_of_templates = REPO / "layouts" / "templates"
+    names = templates.template_names(folder_of_templates)
     shares = []
     for share in range(3):
         folder = tmp_path / str(share)
         folder.mkdir()
-        render.compile_templates(templates, folder, share, 3)
+        templates.compile_templates(folder_of_templates, folder, share, 3)
         shares.append(len(list(folder.iterdir())))
     assert sum(shares) == len(names) and max(shares) - min(shares) <= 1
-    sizes = sorted(((templates / name).stat().st_size for name in names), reverse=True)
+    sizes = sorted(((folder_of_templates / name).stat().st_size for name in names), reverse=True)
     assert max(sum(sizes[share::3]) for share in range(3)) - min(sum(sizes[share::3]) for share in range(3)) <= sizes[0]
     everything = tmp_path / "all"
     everything.mkdir()
-    render.compile_templates(templates, everything)
+    templates.compile_templates(folder_of_templates, everything)
     assert sorted(path.name for path in everything.iterdir()) == sorted(
         path.name for share in range(3) for path in (tmp_path / str(share)).iterdir()
     )
@@ -282,6 +342,67 @@ def test_a_site_of_a_hundred_pages_or_more_is_rendered_by_a_process_per_core_in_
     assert str(os.getpid()) not in {pid for pid, _, _ in made}
     assert sum(int(count) for _, count, _ in made) == result.rendered
     assert len(made) == 8 and max(int(count) for _, count, _ in made) == -(-result.rendered // 8)
+
+
+@pytest.mark.parametrize(("shard_pages", "bundles"), [(search.SHARD_PAGES, 1), (20, 8)])
+def test_a_first_build_indexes_its_searchable_pages_while_the_workers_render_the_others(
+    tmp_path, monkeypatch, shard_pages, bundles
+):
+    # Pagefind (0.2 s for the real site) ran once every page was rendered and written; now the pages it
+    # indexes are rendered first, and the same workers render the others (timelines) while it runs.
+    # With several bundles, those indexed after the build's tree was moved into place find their
+    # pages in the site.
+    from explainer import parallel
+
+    monkeypatch.setattr(parallel, "workers", lambda: 2)
+    monkeypatch.setattr(search, "SHARD_PAGES", shard_pages)
+    project = copy_real_site(tmp_path / "real")
+    began = tmp_path / "indexing-began"
+    marks = tmp_path / "rendered-by"
+    marks.mkdir()
+    rendering, indexing = render._render, pipeline.update_search_index
+
+    def marked(env, model, strings, urls, pages, *rest):
+        searchable = {page.searchable for page in pages}
+        if searchable == {False}:
+            deadline = time.monotonic() + 10
+            while not began.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        first = pages[0].file.replace("/", "_")
+        (marks / f"{os.getpid()} {len(pages)} {sorted(searchable)} {began.exists()} {first}").touch()
+        return rendering(env, model, strings, urls, pages, *rest)
+
+    def noted(*args, **kwargs):
+        began.touch()
+        return indexing(*args, **kwargs)
+
+    shard_folder = search._shard_folder
+
+    def late(source, folder, *args, **kwargs):
+        # Odd shards are indexed once the tree is in place (as a large site's last bundles are).
+        if source.name == "tree" and int(folder.name.split("-")[1]) % 2:
+            deadline = time.monotonic() + 10
+            while source.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return shard_folder(source, folder, *args, **kwargs)
+
+    monkeypatch.setattr(render, "_render", marked)
+    monkeypatch.setattr(pipeline, "update_search_index", noted)
+    monkeypatch.setattr(search, "_shard_folder", late)
+    result = build(project)
+    made = [mark.name.split(" ") for mark in marks.iterdir()]
+    others = [mark for mark in made if mark[2] == "[False]"]
+    assert {mark[2] for mark in made} == {"[True]", "[False]"}  # no chunk mixes them
+    assert sum(int(mark[1]) for mark in made) == result.rendered
+    assert others and {mark[3] for mark in others} == {"True"}  # rendered once indexing had begun
+    assert str(os.getpid()) not in {mark[0] for mark in made}  # by the workers
+    # The index is the one Pagefind makes of the written pages.
+    index = project.output / search.BUNDLE
+    indexed = {path.relative_to(index): path.read_bytes() for path in index.rglob("*") if path.is_file()}
+    assert len([path for path in index.iterdir() if path.is_dir()]) == bundles
+    shutil.rmtree(index)
+    pipeline.update_search_index(project.output)
+    assert indexed == {path.relative_to(index): path.read_bytes() for path in index.rglob("*") if path.is_file()}
 
 
 def test_the_workers_of_a_first_build_find_the_languages_date_data_loaded(tmp_path, monkeypatch):
