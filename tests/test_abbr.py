@@ -36,3 +36,21 @@ def test_an_entry_does_not_link_to_itself():
 def test_expansions_are_escaped():
     marked = mark_acronyms(page("<p>XY</p>"), (Acronym("XY", 'a "b" <c>', None),), "/")
     assert '<abbr title="a &quot;b&quot; &lt;c&gt;">XY</abbr>' in marked
+
+
+def test_letters_in_attributes_after_a_dot_or_in_skipped_elements_are_not_a_use():
+    html = page('<p><span title="SRE">x</span> .SRE <q>SRE</q> <code>SRE</code> <svg><text>SRE</text></svg> y SRE</p>')
+    marked = mark_acronyms(html, ACRONYMS, "/es/")
+    assert marked.count("<abbr") == 1
+    assert marked.endswith(
+        'y <a href="/es/organizaciones/sre/"><abbr title="Secretaría de Relaciones Exteriores">SRE</abbr></a></p></main><p>SRE</p></body></html>'
+    )
+    assert '<span title="SRE">x</span> .SRE <q>SRE</q> <code>SRE</code>' in marked
+
+
+def test_a_use_of_a_longer_acronym_holds_its_letters_whatever_other_acronyms_they_contain():
+    acronyms = (Acronym("EE. UU.", "Estados Unidos", None), Acronym("UU.", "Unidades", None))
+    marked = mark_acronyms(page("<p>EE. UU. y EE. UU. luego UU.</p>"), acronyms, "/")
+    assert marked == page(
+        '<p><abbr title="Estados Unidos">EE. UU.</abbr> y EE. UU. luego <abbr title="Unidades">UU.</abbr></p>'
+    )
