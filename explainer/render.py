@@ -25,7 +25,7 @@ from .parallel import each_chunk, map_in_chunks
 from .plan import Page
 from .search import search_digest
 from .strings import MissingString, Strings
-from .templates import SETTINGS
+from .templates import settings
 from .timeline import Facet, Mark, facet_summary, group_events, lay_out_overview, timeline_facets
 from .trace import Memo, Read, Recorder, TrackedModel, TrackedStrings
 from .urls import Urls
@@ -103,7 +103,7 @@ def make_environment(templates: Path, compiled: Path | None = None) -> jinja2.En
         loader=jinja2.FileSystemLoader(templates),
         # Compiling the templates is most of a small rebuild's time; Jinja keys each by its source's hash.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
-        **SETTINGS,
+        **settings(),
     )
 
 
