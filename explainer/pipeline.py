@@ -263,15 +263,16 @@ def build(
             if first.errors:
                 return
             planned.append(_search_planned(previous, pages, first))
+            _, plan, grouped = planned[0]
             listing = (last.pages_digest, last.bundles) if last is not None and last.search else None
             indexing = indexer.submit(
                 update_search_index,
                 project.output,
-                planned[0][1],
+                plan,
                 fresh=first.outputs,
                 written=written,
                 listing=listing,
-                grouped=planned[0][2],
+                grouped=grouped,
                 pages_in=tree,
             )
 
