@@ -70,7 +70,7 @@ def emptied(*folders: Path) -> None:
         if not folder.exists():
             continue
         if shutil.disk_usage(WORK).free < ROOM:
-            shutil.rmtree(folder)  # a disk short of room: deleted as before, whatever it costs the run
+            shutil.rmtree(folder, ignore_errors=True)  # a disk short of room: deleted as before
         else:
             folder.rename(TRASH / f"{len(os.listdir(TRASH))}-{folder.name}")
     os.sync()

@@ -60,8 +60,9 @@ def mark_acronyms(page_html: str, acronyms: tuple[Acronym, ...], own_path: str) 
     pieces = []
     position, scanned = 0, start
     skipping: dict[str, int] = {}  # elements open around the text that are left alone (see _SKIP), by name
-    # Only the uses of the letters are visited, and the tags of skipped elements before each: a page's
-    # other tags (a timeline's thousands) were walked one by one, 0.37 ms a page of the real site.
+    # Only the uses of the letters are visited, and the tags of skipped elements before each (every
+    # tag of a page was walked, and each piece of text between searched: 0.58 ms a page of the real
+    # site, against 0.24 ms).
     match = pattern.search(page_html, start, end)
     while match is not None:
         letters, at = match.group(1), match.start()
