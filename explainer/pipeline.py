@@ -56,6 +56,7 @@ from .search import (
     bundle_path,
     index_pages,
     indexed_shards,
+    resharded,
     search_digest,
     search_stamp,
     shard_count,
@@ -197,9 +198,10 @@ def build(
     # The record of the pages the last build wrote. On a large site, a process of its own looks for
     # their files altered or removed since (24,000 `stat` calls) while this one reads the model.
     site_key = digest(cache.code, repr(site), repr(_path_strings(strings)))
-    previous = cache.part("pages").get("table") if write else None
+    recorded_pages = cache.part("pages") if write else {}
+    previous, indexed_before = recorded_pages.get("table"), recorded_pages.get("sharded")
     if previous is None or previous.output != str(project.output) or previous.key != site_key:
-        previous = PageTable(Manifest(site_key), str(project.output))
+        previous, indexed_before = PageTable(Manifest(site_key), str(project.output)), None
     looking = Background(functools.partial(altered_rows, previous), apart=len(previous.files) >= FEEDS_APART_FROM)
     compiling = _compiling_templates(project, cache)
     with ended_with(looking, *compiling):
@@ -262,7 +264,7 @@ def build(
             nonlocal indexing
             if first.errors:
                 return
-            planned.append(_search_planned(previous, pages, first))
+            planned.append(_search_planned(previous, pages, stale, first, indexed_before))
             _, plan, grouped = planned[0]
             listing = (last.pages_digest, last.bundles) if last is not None and last.search else None
             indexing = indexer.submit(
@@ -300,7 +302,7 @@ def build(
                 after=rest,
             )
             if write and not rendered.errors and not planned:
-                planned.append(_search_planned(previous, pages, rendered))
+                planned.append(_search_planned(previous, pages, stale, rendered, indexed_before))
             if rendered.errors:
                 raise BuildFailed(rendered.errors)
             _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
@@ -342,7 +344,7 @@ def build(
         # While Pagefind indexes, this process records the pages and saves the cache; the record of the
         # whole build is completed once the index is in place, and saved last.
         manifest = recorded(previous, pages, rendered.reads, inputs, str(project.output), searched)
-        _replace_part(cache, "pages", {"table": manifest})
+        _replace_part(cache, "pages", {"table": manifest, "sharded": to_index})
         if save and not feeds.apart and len(pages) >= FEEDS_APART_FROM and behind >= KEPT_BEHIND_AT_MOST:
             keep_model(cache, project, snapshot, digests, allow_missing)  # as the feeds' process would have
         if save:
@@ -833,32 +835,53 @@ def _files_written(project: Project, manifest: PageTable, made: Mapping[str, obj
     return files
 
 
-def _search_planned(previous: PageTable, pages: list[Page], rendered: Rendered) -> tuple[dict[str, str], Plan, Sharded]:
-    # What the index holds of each page, those it holds, and those by bundle with the stamp of their
-    # index: made before the indexer starts beside the rest of the build (where each of its steps
-    # waits for the interpreter's lock).
-    searched = search_digests(previous, pages, rendered)
-    plan = {page.file: searched[page.file] for page in pages if page.searchable}
-    return searched, plan, sharded(plan)
+def _search_planned(
+    previous: PageTable, pages: list[Page], stale: list[Page], rendered: Rendered, before: Sharded | None
+) -> tuple[list[str], Plan, Sharded]:
+    # What the index holds of each page (in the order of `pages`), those it holds, and those by bundle
+    # with the stamp of their index: made before the indexer starts beside the rest of the build (where
+    # each of its steps waits for the interpreter's lock). `before` is what the last build indexed
+    # (by bundle), recorded with `previous`.
+    searched, changes = search_digests(previous, pages, stale, rendered)
+    plan = {page.file: found for page, found in zip(pages, searched, strict=True) if page.searchable}
+    if before is None or changes is None or len(before.shards) != shard_count(len(plan)):
+        return searched, plan, sharded(plan)
+    # The same pages indexed as the last build's, in as many bundles: only those rendered may change.
+    return searched, plan, resharded(before, changes)
 
 
-def search_digests(previous: PageTable, pages: list[Page], rendered) -> dict[str, str]:
-    """Return what the search index reads of each page, by file: of a rendered page from its bytes, of
-    another from the last build's record (empty for a page the index does not hold)."""
-    digests = {}
-    for page in pages:
+def search_digests(
+    previous: PageTable, pages: list[Page], stale: list[Page], rendered: Rendered
+) -> tuple[list[str], dict[str, str] | None]:
+    """Return what the search index reads of each page, in the order of `pages` (empty for a page it does
+    not hold): of a `stale` page from its bytes as `rendered`, of another from the last build's record.
+
+    Also return, when the index holds the same pages as the last build's, the digests of the stale
+    pages it holds (else None).
+    """
+    fresh: dict[str, str] = {}
+    same = True
+    for page in stale:
         if not page.searchable:
-            digests[page.file] = ""  # whether rendered yet or not
+            fresh[page.file] = ""  # whether rendered yet or not
             continue
         found = rendered.written.get(page.file)
-        if found is None:
-            data = rendered.outputs.get(page.file)
-            if data is None:
-                found = previous.searched[previous.row(page.file)]
-            else:
-                found = search_digest(data) if page.searchable else ""
-        digests[page.file] = found
-    return digests
+        fresh[page.file] = found if found is not None else search_digest(rendered.outputs[page.file])
+    files = [page.file for page in pages]
+    if files == previous.files:
+        # The same pages in the same order as the last build's (an edit's): a page's row is its place.
+        searched = list(previous.searched)
+        for row, found in zip(previous.rows_of(list(fresh)), fresh.values(), strict=True):
+            # Only a page made again can have become indexed or not (its plan changed).
+            same = same and bool(searched[row]) == bool(found)
+            searched[row] = found
+    else:
+        same = False
+        rows = previous.rows_of(files)
+        searched = [
+            fresh[file] if file in fresh else previous.searched[row] for file, row in zip(files, rows, strict=True)
+        ]
+    return searched, ({file: found for file, found in fresh.items() if found} if same else None)
 
 
 def _manifest_in(table: dict) -> Manifest | None:

@@ -123,16 +123,17 @@ def recorded(
     reads: Mapping[str, Collection[Read]],
     inputs: Inputs,
     output: str,
-    searched: Mapping[str, str],
+    searched: list[str],
 ) -> PageTable:
     """Return the table after a build: the rows of the pages rendered (`reads` holds what each read) made
-    from their files as written, the others' rows as they were; `searched` holds each page's search digest."""
+    from their files as written, the others' rows as they were; `searched` holds each page's search
+    digest, in the order of `pages`."""
     numbering = table.numbering.successor(inputs)
     numbers = numbering.numbers()
     made = PageTable(numbering, output)
     made.files = [page.file for page in pages]
     made.plans = [page.plan_digest for page in pages]
-    made.searched = [searched[file] for file in made.files]
+    made.searched = list(searched)
     sizes, mtimes, ends, flat = made.sizes, made.mtimes, made.ends, made.reads
     run: tuple[int, int] | None = None  # a run of rows kept as they were, copied at once
     for file in made.files:

@@ -361,6 +361,34 @@ def test_retitling_an_event_reindexes_its_own_bundle_only(tmp_path: Path, monkey
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
+def test_an_edit_regroups_only_its_pages_bundles_and_its_index_is_a_clean_builds(tmp_path: Path, monkeypatch):
+    # The same pages indexed as the last build's: the edited pages' digests are changed in its grouping
+    # (kept with the record of the pages) rather than every page grouped again; a new page groups all.
+    monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)
+    project = copy_real_site(tmp_path / "incremental")
+    build(project)
+    grouped, regrouped = [], []
+    monkeypatch.setattr(pipeline, "sharded", lambda plan: grouped.append(plan) or explainer.search.sharded(plan))
+    monkeypatch.setattr(
+        pipeline,
+        "resharded",
+        lambda before, changes: regrouped.append(changes) or explainer.search.resharded(before, changes),
+    )
+    edit_entry_text(project.root)
+    again = build(project)
+    event = "cronologia/confirmacion-johnson-embajador/index.html", "timeline/confirmacion-johnson-embajador/index.html"
+    assert grouped == [] and len(regrouped) == 1 and {f"es/{event[0]}", f"en/{event[1]}"} <= set(regrouped[0])
+    assert any(name.startswith("pagefind/") for name in again.report.written)
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
+
+    grouped.clear()
+    regrouped.clear()
+    add_entry(project.root)
+    build(project)
+    assert len(grouped) == 1 and regrouped == []
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean-2", search=True))
+
+
 @pytest.mark.parametrize("stamp", ["as written", "written since"])
 def test_a_rebuild_lists_only_the_bundles_it_indexes_again(tmp_path: Path, monkeypatch, stamp: str):
     # The files of every bundle, those indexed again included (the files they may leave over), come from

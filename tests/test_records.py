@@ -83,7 +83,7 @@ def test_a_new_table_keeps_the_rows_not_rendered_and_records_those_rendered(tmp_
         (output / file).write_bytes(b"x" * len(file))
     searched = {file: f"digest of {file}" for file in kept}
 
-    made = recorded(table, [Page(file) for file in kept], reads, Digests(), str(output), searched)
+    made = recorded(table, [Page(file) for file in kept], reads, Digests(), str(output), list(searched.values()))
     assert made.files == kept and made.searched == [searched[file] for file in kept]
     for row, file in enumerate(made.files):
         if file in rendered:
