@@ -6,7 +6,7 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import Event, Model
+from .model import Entry, Event, Model
 
 DENSE = 4
 """A year with more events than this is split by month, in the list and in the overview."""
@@ -98,6 +98,47 @@ def timeline_facets(model: Model) -> tuple[Facet, ...]:
     facets = _facets_of(model)
     _LAST[:] = [model, YEAR_PAGES_FROM, facets]
     return facets
+
+
+def facets_kept(model: Model) -> tuple[int, tuple[Facet, ...]]:
+    """Return the model's facets with the size they were split at, to keep with the model (see
+    `patched_facets`)."""
+    return YEAR_PAGES_FROM, timeline_facets(model)
+
+
+def patched_facets(kept: tuple[int, tuple[Facet, ...]], before: Model, model: Model, edited: Iterable[Entry]) -> bool:
+    """Take the facets `kept` of the model `before` (see `facets_kept`) as those of `model`, the same
+    model with the `edited` entries' new versions, if the edits leave every facet's events as they were
+    (then return True): what `timeline_facets` would compute, without a pass over every event."""
+    # Computing them was 0.06-0.09 s of a 10,000-entry site's edit, and the summary of their names
+    # as much again (see render.derived_inputs, and what pipeline.keep_model keeps of it).
+    size, facets = kept
+    if size != YEAR_PAGES_FROM or model.site.tags != before.site.tags:
+        return False
+    new = {entry.id: entry for entry in edited if isinstance(entry, Event)}
+    for entry_id, event in new.items():
+        old = before.entries.get(entry_id)
+        if not isinstance(old, Event) or _facet_fields(old) != _facet_fields(event):
+            return False
+    # The order of the events, people and agreements is the order of the facets and of their events.
+    for kind in ("events", "people", "agreements"):
+        now, was = getattr(model, kind), getattr(before, kind)
+        if len(now) != len(was) or any(a.id != b.id for a, b in zip(now, was, strict=True)):
+            return False
+    if new:
+        facets = tuple(
+            Facet(facet.kind, facet.value, tuple(new.get(event.id, event) for event in facet.events), facet.year)
+            if any(event.id in new for event in facet.events)
+            else facet
+            for facet in facets
+        )
+    _LAST[:] = [model, YEAR_PAGES_FROM, facets]
+    return True
+
+
+def _facet_fields(event: Event) -> tuple:
+    # What decides which facets an event is in.
+    return (event.date.year, event.people, event.agreements, event.tags)
 
 
 def _facets_of(model: Model) -> tuple[Facet, ...]:

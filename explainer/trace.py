@@ -185,6 +185,11 @@ def digest(*parts: object) -> str:
     return hashed.hexdigest()
 
 
+def derived_digest(value: object) -> str:
+    """Return the digest of a summary many pages read as a whole (see render.derived_inputs)."""
+    return digest(repr(value))
+
+
 @dataclass
 class Inputs:
     """The current digest of anything a page may have read, computed on demand and remembered."""
@@ -194,9 +199,11 @@ class Inputs:
     strings: Strings
     templates: Callable[[str], str]
     derived: Mapping[str, Callable[[], object]]
+    known: Mapping[Read, str] = field(default_factory=dict)
+    """Digests known without computing them (a kept model's summaries, see pipeline.read_model)."""
 
     def __post_init__(self) -> None:
-        self._known: dict[Read, str] = {}
+        self._known: dict[Read, str] = dict(self.known)
 
     def digest_of(self, read: Read) -> str:
         """Return the digest of one read as the inputs are now."""
@@ -225,7 +232,7 @@ class Inputs:
             return self.templates(key)
         if what == "derived":
             function = self.derived.get(key)
-            return digest(repr(function())) if function else "absent"
+            return derived_digest(function()) if function else "absent"
         return "unknown"
 
     def _kinds(self, kinds: tuple[str, ...] | None) -> str:

@@ -16,6 +16,7 @@ import pytest
 from explainer import pipeline, timeline
 from explainer.cache import Cache
 from explainer.pipeline import build
+from explainer.trace import derived_digest
 from tests.conftest import tree_digest
 from tests.test_incremental import EDITS, _errors_of, clean_build_of, copy_real_site, project_in, replace_in
 
@@ -108,6 +109,27 @@ def test_an_edit_that_changes_the_timelines_filters_plans_the_pages_again(
     full_reads, plans_made = list(apart), list(plans)
     assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
     assert full_reads == [] and plans_made == [1]
+
+
+@pytest.mark.parametrize(("kind", "summary_kept"), [("entry text", True), ("acronym", True), ("person's name", False)])
+def test_a_patched_model_takes_the_kept_facets_and_their_summary_when_the_edit_leaves_them(
+    tmp_path: Path, apart, monkeypatch, kind: str, summary_kept: bool
+):
+    # An event's text or a term leaves the timeline's filters and their names as kept; a person's new
+    # name leaves the filters but not their summary, which names them.
+    project = copy_real_site(tmp_path / "incremental")
+    _build_in_new_process(project)
+    EDITS[kind](project.root)
+    computed = []
+    real = timeline._facets_of
+    monkeypatch.setattr(timeline, "_facets_of", lambda model: computed.append(1) or real(model))
+    site, strings = pipeline.read_settings(project, None)
+    model, _, pages, _, known = pipeline.read_model(project, site, strings, False, Cache.at(project.root))
+    assert pages is not None and timeline.timeline_facets(model) == real(model) and computed == []
+    if summary_kept:
+        assert known == {("derived", "facets"): derived_digest(timeline.facet_summary(model))}
+    else:
+        assert known == {}
 
 
 @pytest.mark.parametrize("seed", range(4))

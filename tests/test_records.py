@@ -104,7 +104,7 @@ def test_a_kind_of_entry_changes_its_digest_with_any_entry_of_that_kind_and_no_o
     # What a page that lists every entry of a kind (or reads a table made from them) depends on.
     project = project_at(REPO)
     site, strings = read_settings(project, None)
-    model, digests, _, _ = read_model(project, site, strings, False, Cache(None))
+    model, digests, _, _, _ = read_model(project, site, strings, False, Cache(None))
     reads = [("kind", kind) for kind in ("event", "person", "agreement", "term", "organization", "source", "home")]
     # (The paragraphs table is the digest of the source texts themselves, not of entries.)
     reads += [("table", name) for name in TABLE_KINDS if name != "paragraphs"]
