@@ -54,6 +54,7 @@ from .search import (
     Sharded,
     bundle_files,
     bundle_path,
+    holds_already,
     index_pages,
     indexed_shards,
     resharded,
@@ -1013,6 +1014,7 @@ def update_search_index(
     previous = None if len(stale) == count else [name for shard in stale for name in files_of(shard)]
     bundle: dict[str, bytes] = {}
     moved: list[str] = []
+    held: list[str] = []
     with indexed_shards(output, grouped, stale, fresh, pages_in) as (folders, errors):
         if written is not None and not written.result():
             return Indexed(WriteReport((), (), 0), [], {})  # the pages were not written: nor their index
@@ -1026,14 +1028,19 @@ def update_search_index(
                 # A new bundle (a first build, or a site that grew): its folder is moved in whole.
                 moved += [prefix + name for name in files]
             else:
-                # Replaced file by file, so that a reader's search keeps working throughout.
-                bundle.update((prefix + name, (folder / name).read_bytes()) for name in files)
+                # Replaced file by file, so that a reader's search keeps working throughout; a file
+                # named by its bytes that is in place already is left as it is.
+                for name in files:
+                    if holds_already(folder / name, target / name):
+                        held.append(prefix + name)
+                    else:
+                        bundle[prefix + name] = (folder / name).read_bytes()
     # The moved bundles are in place already: kept by write_site, reported as written.
-    report = write_site(bundle, output, within=f"{BUNDLE}/", keep=STAMP, kept=[*kept, *moved], previous=previous)
+    report = write_site(bundle, output, within=f"{BUNDLE}/", keep=STAMP, kept=[*kept, *moved, *held], previous=previous)
     report = WriteReport(tuple(sorted([*report.written, *moved])), report.removed, report.unchanged - len(moved))
     # Written last: a build stopped before this point re-indexes next time.
     report = report.merged(write_file(output, STAMP, grouped.stamp))
-    return Indexed(report, [*kept, *moved, *bundle, STAMP], dict(sorted(bundles.items())))
+    return Indexed(report, [*kept, *moved, *held, *bundle, STAMP], dict(sorted(bundles.items())))
 
 
 def _moved_into_place(folder: Path, target: Path) -> bool:

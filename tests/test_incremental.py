@@ -389,6 +389,32 @@ def test_an_edit_regroups_only_its_pages_bundles_and_its_index_is_a_clean_builds
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean-2", search=True))
 
 
+def test_bundle_files_named_by_their_bytes_are_left_in_place_unread_unless_altered(tmp_path: Path, monkeypatch):
+    # Pagefind names its index chunks, fragments and metadata by a digest of their bytes: an edit's
+    # bundle leaves those already in place without reading them, but mends one altered by hand.
+    monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)
+    project = copy_real_site(tmp_path / "incremental")
+    build(project)
+    read: list[str] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read.append(path.name) or real(path))
+    edit_entry_text(project.root)
+    again = build(project)
+    count = explainer.search.shard_count(len(again.search_plan))
+    own = explainer.search.shard_of("es/cronologia/confirmacion-johnson-embajador/index.html", count)
+    named = sorted(path for path in (project.output / f"pagefind/{own}").rglob("*.pf_*"))
+    written = {name.rsplit("/", 1)[1] for name in again.report.written if name.startswith(f"pagefind/{own}/")}
+    assert len(named) > 10 and written, "the event's bundle was indexed again"
+    assert {path.name for path in named} & set(read) == {path.name for path in named} & written
+
+    # A fragment the next edit leaves as it was, altered by hand (its name no longer its bytes).
+    altered = next(path for path in named if path.suffix == ".pf_fragment" and path.name not in written)
+    altered.write_bytes(real(altered)[:-1])
+    replace_in(project.content / "events/confirmacion-johnson-embajador.yml", "Coronel en retiro", "Coronel (r)")
+    build(project)
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
+
+
 @pytest.mark.parametrize("stamp", ["as written", "written since"])
 def test_a_rebuild_lists_only_the_bundles_it_indexes_again(tmp_path: Path, monkeypatch, stamp: str):
     # The files of every bundle, those indexed again included (the files they may leave over), come from
