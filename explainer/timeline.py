@@ -126,9 +126,23 @@ def patched_facets(kept: tuple[int, tuple[Facet, ...]], before: Model, model: Mo
         if len(now) != len(was) or any(a.id != b.id for a, b in zip(now, was, strict=True)):
             return False
     if new:
+        # The facets an edited event is in, by their kind and value: a year (on large sites), its
+        # people, agreements and tags (and a large filter's page for its year).
+        years = in_year_pages(model)
+        holding = {
+            (kind, value)
+            for event in new.values()
+            for kind, values in (
+                ("year", (str(event.date.year),) if years else ()),
+                ("person", event.people),
+                ("agreement", event.agreements),
+                ("tag", event.tags),
+            )
+            for value in values
+        }
         facets = tuple(
             Facet(facet.kind, facet.value, tuple(new.get(event.id, event) for event in facet.events), facet.year)
-            if any(event.id in new for event in facet.events)
+            if (facet.kind, facet.value) in holding
             else facet
             for facet in facets
         )

@@ -111,12 +111,16 @@ def test_an_edit_that_changes_the_timelines_filters_plans_the_pages_again(
     assert full_reads == [] and plans_made == [1]
 
 
+@pytest.mark.parametrize("year_pages_from", [None, 3])
 @pytest.mark.parametrize(("kind", "summary_kept"), [("entry text", True), ("acronym", True), ("person's name", False)])
 def test_a_patched_model_takes_the_kept_facets_and_their_summary_when_the_edit_leaves_them(
-    tmp_path: Path, apart, monkeypatch, kind: str, summary_kept: bool
+    tmp_path: Path, apart, monkeypatch, kind: str, summary_kept: bool, year_pages_from: int | None
 ):
     # An event's text or a term leaves the timeline's filters and their names as kept; a person's new
-    # name leaves the filters but not their summary, which names them.
+    # name leaves the filters but not their summary, which names them. With a page per year (and per
+    # year of a large filter), the edited event is in those facets too.
+    if year_pages_from is not None:
+        monkeypatch.setattr(timeline, "YEAR_PAGES_FROM", year_pages_from)
     project = copy_real_site(tmp_path / "incremental")
     _build_in_new_process(project)
     EDITS[kind](project.root)
