@@ -129,17 +129,7 @@ def patched_facets(kept: tuple[int, tuple[Facet, ...]], before: Model, model: Mo
         # The facets an edited event is in, by their kind and value: a year (on large sites), its
         # people, agreements and tags (and a large filter's page for its year).
         years = in_year_pages(model)
-        holding = {
-            (kind, value)
-            for event in new.values()
-            for kind, values in (
-                ("year", (str(event.date.year),) if years else ()),
-                ("person", event.people),
-                ("agreement", event.agreements),
-                ("tag", event.tags),
-            )
-            for value in values
-        }
+        holding = {key for event in new.values() for key in _facets_holding(event, years)}
         facets = tuple(
             Facet(facet.kind, facet.value, tuple(new.get(event.id, event) for event in facet.events), facet.year)
             if (facet.kind, facet.value) in holding
@@ -160,11 +150,8 @@ def _facets_of(model: Model) -> tuple[Facet, ...]:
     found: dict[tuple[str, str], list[Event]] = {}
     years = in_year_pages(model)
     for event in model.events:
-        if years:
-            found.setdefault(("year", str(event.date.year)), []).append(event)
-        for kind, values in (("person", event.people), ("agreement", event.agreements), ("tag", event.tags)):
-            for value in dict.fromkeys(values):
-                found.setdefault((kind, value), []).append(event)
+        for key in _facets_holding(event, years):
+            found.setdefault(key, []).append(event)
     order = [
         # Events are in date order, and so are the years.
         *((kind, value) for kind, value in found if kind == "year"),
@@ -175,6 +162,15 @@ def _facets_of(model: Model) -> tuple[Facet, ...]:
     facets = [Facet(kind, value, tuple(found[kind, value])) for kind, value in order if (kind, value) in found]
     # After every filter: the filter lists pick their facets by kind, and leave these out.
     return (*facets, *(part for facet in facets if facet.in_years for part in _by_year(facet)))
+
+
+def _facets_holding(event: Event, years: bool) -> list[tuple[str, str]]:
+    # The kind and value of each facet an event is in, once each: its year (with a page per year),
+    # people, agreements and tags.
+    keys = [("year", str(event.date.year))] if years else []
+    for kind, values in (("person", event.people), ("agreement", event.agreements), ("tag", event.tags)):
+        keys += [(kind, value) for value in dict.fromkeys(values)]
+    return keys
 
 
 def _by_year(facet: Facet) -> list[Facet]:
