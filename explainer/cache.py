@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def _installed_versions() -> dict[str, str]:
     return versions
 
 
+def _named(output: Path) -> str:
+    # An output folder's name in the cache's file names.
+    return hashlib.blake2b(str(output).encode(), digest_size=8).hexdigest()
+
+
 def _normalized(project: str) -> str:
     return re.sub(r"[-_.]+", "_", project).lower()
 
@@ -82,6 +88,9 @@ class Cache:
         self.memory: dict[object, object] = {}
         """Objects worth keeping from one build to the next in the same process; never saved."""
         self._writing: set[Path] = set()
+        # Written beside the marker of each output this instance writes: another process that writes
+        # it after this one replaces it with its own (see `wrote_last`).
+        self._writer = f"{os.getpid()}-{id(self)}-{time.time_ns()}"
 
     @classmethod
     def at(cls, root: Path) -> Cache:
@@ -118,6 +127,17 @@ class Cache:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._marker(output).touch()
             self._writing.add(output)
+            if not self.wrote_last(output):
+                self._writer_file(output).write_text(self._writer, "ascii")
+
+    def wrote_last(self, output: Path) -> bool:
+        """Return True if this instance is the last to have begun writing `output` (no process has since)."""
+        if self.folder is None:
+            return False
+        try:
+            return self._writer_file(output).read_text("ascii") == self._writer
+        except (OSError, ValueError):
+            return False
 
     def written_since_saved(self, output: Path) -> bool:
         """Return True if another process began writing `output` and did not save what it wrote.
@@ -128,7 +148,11 @@ class Cache:
 
     def _marker(self, output: Path) -> Path:
         assert self.folder is not None
-        return self.folder / f"writing-{hashlib.blake2b(str(output).encode(), digest_size=8).hexdigest()}"
+        return self.folder / f"writing-{_named(output)}"
+
+    def _writer_file(self, output: Path) -> Path:
+        assert self.folder is not None
+        return self.folder / f"writer-{_named(output)}"
 
     def changed(self, name: str) -> None:
         """Mark a table as changed, so that it is saved."""

@@ -73,12 +73,14 @@ from .urls import Urls
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a site was built from: the model, its pages, the UI words and the URLs."""
+    """What a site was built from: the model, its pages, the UI words, the URLs, and the digest of each
+    entry's file (by id, the home page's as "(home)")."""
 
     model: Model
     pages: tuple[Page, ...]
     strings: Strings
     urls: Urls
+    digests: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ def build(
     index_now: bool = True,
     cache: Cache | None = None,
     save: bool = True,
+    sole_writer: bool = False,
 ) -> BuildResult:
     """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched.
 
@@ -161,6 +164,8 @@ def build(
     `cache` (by default the project's .cache/) lets the build reuse parsed entries, Markdown checks
     and, when writing, every page whose inputs have not changed since it was written; it is written
     back at the end unless `save` is false (serve saves it after the browser has reloaded).
+    `sole_writer` says that no one but the caller writes the output (serve's rebuilds): unless another
+    build wrote it since this cache's last, the pages' files are not looked at for changes made by hand.
     """
     cache = cache if cache is not None else Cache.at(project.root)
     site, strings = read_settings(project, base_url)
@@ -203,7 +208,13 @@ def build(
     previous, indexed_before = recorded_pages.get("table"), recorded_pages.get("sharded")
     if previous is None or previous.output != str(project.output) or previous.key != site_key:
         previous, indexed_before = PageTable(Manifest(site_key), str(project.output)), None
-    looking = Background(functools.partial(altered_rows, previous), apart=len(previous.files) >= FEEDS_APART_FROM)
+    # Not when the caller is the output's sole writer (serve, after its first build) and no other
+    # process has written it since: the rows keep the size and time each file was written with, so
+    # the next build that looks still finds a file altered meanwhile.
+    if sole_writer and not unsaved and cache.wrote_last(project.output):
+        looking = Background(set, apart=False)
+    else:
+        looking = Background(functools.partial(altered_rows, previous), apart=len(previous.files) >= FEEDS_APART_FROM)
     compiling = _compiling_templates(project, cache)
     with ended_with(looking, *compiling):
         # Read every entry (reusing what the cache parsed before), then resolve references into the model.
@@ -221,7 +232,7 @@ def build(
 
     # Plan the pages (or take the kept plan of a patched model); render those whose inputs changed
     # since they were written (all, when not writing).
-    snapshot = _snapshot_of(model, strings, kept_pages)
+    snapshot = _snapshot_of(model, digests, strings, kept_pages)
     urls, pages = snapshot.urls, list(snapshot.pages)
     env = environment_for(project, cache)
     inputs = Inputs(
@@ -247,7 +258,7 @@ def build(
             cache,
             staged=staged,
             apart=staged or (large and parts_lacking(model, urls, pages, parts) >= PARTS_APART_FROM),
-            then=functools.partial(_keep_apart, cache, project, snapshot, digests, allow_missing) if save else None,
+            then=functools.partial(_keep_apart, cache, project, snapshot, allow_missing) if save else None,
         ) as feeds,
         concurrent.futures.ThreadPoolExecutor(max_workers=1) as indexer,
     ):
@@ -347,7 +358,7 @@ def build(
         manifest = recorded(previous, pages, rendered.reads, inputs, str(project.output), searched)
         _replace_part(cache, "pages", {"table": manifest, "sharded": to_index})
         if save and not feeds.apart and len(pages) >= FEEDS_APART_FROM and behind >= KEPT_BEHIND_AT_MOST:
-            keep_model(cache, project, snapshot, digests, allow_missing)  # as the feeds' process would have
+            keep_model(cache, project, snapshot, allow_missing)  # as the feeds' process would have
         if save:
             cache.save(leaving=("last",))
         # The result reads files back from the output folder when asked: a large site's pages are not
@@ -429,13 +440,11 @@ def _feeds_beside(
             yield feeds
 
 
-def _keep_apart(
-    cache: Cache, project: Project, snapshot: Snapshot, digests: Mapping[str, str], allow_missing: bool
-) -> None:
+def _keep_apart(cache: Cache, project: Project, snapshot: Snapshot, allow_missing: bool) -> None:
     # In the process that made the feeds, after sending them: where their parts lie, if it wrote them,
     # and the model and its plan for the next build to patch (pickling a large site's model takes a
     # third of a second, off the build's path).
-    keep_model(cache, project, snapshot, digests, allow_missing)
+    keep_model(cache, project, snapshot, allow_missing)
     cache.save(("feeds", "snapshot", "model"))
 
 
@@ -462,11 +471,13 @@ def ended_with(*backgrounds: Background):
 
 def _read_snapshot(project: Project, site: SiteConfig, strings: Strings, allow_missing: bool, cache: Cache) -> Snapshot:
     # What a build that found nothing to do was built from, read when asked for (serve asks).
-    model, _, kept_pages, _, _ = read_model(project, site, strings, allow_missing, cache)
-    return _snapshot_of(model, strings, kept_pages)
+    model, digests, kept_pages, _, _ = read_model(project, site, strings, allow_missing, cache)
+    return _snapshot_of(model, digests, strings, kept_pages)
 
 
-def _snapshot_of(model: Model, strings: Strings, pages: tuple[Page, ...] | None = None) -> Snapshot:
+def _snapshot_of(
+    model: Model, digests: Mapping[str, str], strings: Strings, pages: tuple[Page, ...] | None = None
+) -> Snapshot:
     # The page plan of a model (unless given, as kept); two pages at one URL stop the build.
     urls = Urls(model.site.base_url, strings)
     if pages is None:
@@ -474,7 +485,7 @@ def _snapshot_of(model: Model, strings: Strings, pages: tuple[Page, ...] | None 
         if errors:
             raise BuildFailed(errors)
         pages = tuple(planned)
-    return Snapshot(model, pages, strings, urls)
+    return Snapshot(model, pages, strings, urls, digests)
 
 
 def _compiling_templates(project: Project, cache: Cache) -> list[Background]:
@@ -575,12 +586,10 @@ PATCHED_AT_MOST = 50
 """Past this many edited entries, reading the whole model is about as quick as patching the kept one."""
 
 
-def keep_model(
-    cache: Cache, project: Project, snapshot: Snapshot, digests: Mapping[str, str], allow_missing: bool
-) -> None:
+def keep_model(cache: Cache, project: Project, snapshot: Snapshot, allow_missing: bool) -> None:
     """Keep the model and page plan of `snapshot` in the cache with what they were made from, for a later
     build to patch (see `_patched_model`)."""
-    model, pages = snapshot.model, snapshot.pages
+    model, pages, digests = snapshot.model, snapshot.pages, snapshot.digests
     kept = cache.peek("model") or {}
     if kept.get("model") is model and kept["plan"]["pages"] is pages:
         return  # the model and plan kept already, used as they were

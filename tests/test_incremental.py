@@ -224,6 +224,31 @@ def test_a_page_altered_on_disk_is_rendered_again(tmp_path: Path, where: str):
     assert (looked_in.read_text() != pid) == (apart == "apart")
 
 
+def test_serve_looks_for_pages_altered_by_hand_only_after_another_build_wrote_the_site(tmp_path: Path):
+    # serve's rebuilds (sole writers of the site) spare looking at every page's file (24,000 at 10,000
+    # entries: 0.11-0.15 s of each save); its first build looks, and so does any build after another
+    # process wrote the site, which an editor may run beside serve with other settings.
+    project = copy_real_site(tmp_path / "site")
+    serving = Cache.at(project.root)
+    build(project, search=False, cache=serving, save=False)
+    page = project.output / "es" / "index.html"
+    original = page.read_bytes()
+    page.write_bytes(b"altered by hand")
+    edit_entry_text(project.root)
+    assert build(project, search=False, cache=serving, save=False, sole_writer=True).rendered > 0
+    assert page.read_bytes() == b"altered by hand", "serve's own rebuild does not look"
+    serving.save()
+    # The record keeps the size and time the page was written with: the next build that looks mends it.
+    build(project, search=False, cache=Cache.at(project.root))
+    assert page.read_bytes() == original
+    # That build wrote the site after serve did: serve's next rebuild looks again.
+    page.write_bytes(b"altered again")
+    build(project, search=False, cache=serving, save=False, sole_writer=True)
+    assert page.read_bytes() == original
+    serving.save()
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
+
+
 def test_a_damaged_cache_is_ignored(tmp_path: Path):
     project = copy_real_site(tmp_path / "site")
     build(project, search=False)

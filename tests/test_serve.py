@@ -285,6 +285,23 @@ def test_the_edited_entrys_page_comes_first_and_only_browsers_whose_page_changed
     assert rebuilt[-2] < first < rebuilt[-1], "the edited entry's page was written before the full rebuild"
 
 
+def test_a_serve_started_without_a_cache_keeps_its_model_for_the_saves_to_patch(server: Server):
+    # Builds that save their cache keep the model for the next to patch; serve's builds do not save
+    # (they answer first), so serve keeps it once the browsers are told. Without it, a serve started on
+    # a fresh clone read every entry again on each save (2.2-2.9 s at 10,000 entries, against 0.8 s).
+    from explainer.cache import Cache
+
+    def kept() -> set[str]:
+        model = Cache.at(server.root).part("model").get("model")
+        return {entry.title.get("en") for entry in model.entries.values() if entry.kind == "event"} if model else set()
+
+    wait_for(lambda: "Talks" in kept())
+    path = server.root / TALKS
+    path.write_text(path.read_text("utf-8").replace("en: Talks}", "en: Negotiations}"), "utf-8")
+    wait_for(lambda: "<h1>Negotiations</h1>" in server.get("/en/timeline/talks/")[1])
+    assert server.count("rebuilt in") >= 2
+
+
 def test_the_search_index_follows_a_save_after_the_page_is_shown(server: Server):
     wait_for(lambda: server.count("search index updated") >= 1)
     bundle = server.root / "site" / "pagefind" / "0"
