@@ -71,8 +71,12 @@ def test_a_new_table_keeps_the_rows_not_rendered_and_records_those_rendered(tmp_
     output = tmp_path_factory.mktemp("site")
     table = _table(rows)
     files = table.files + [f"new-{index}.html" for index in range(data.draw(st.integers(0, 3)))]
-    kept = data.draw(st.permutations(files))
-    kept = kept[: data.draw(st.integers(0, len(kept)))]
+    if data.draw(st.booleans()):
+        # The same pages in the same order (an edit's): rows are copied by place, not looked up.
+        kept = list(table.files)
+    else:
+        kept = data.draw(st.permutations(files))
+        kept = kept[: data.draw(st.integers(0, len(kept)))]
     new = [file for file in kept if file.startswith("new-")]
     rendered = set(new) | set(data.draw(st.lists(st.sampled_from(kept), max_size=5)) if kept else [])
     reads = {
