@@ -64,6 +64,17 @@ def test_empty_and_multiple_documents():
     )
 
 
+def test_escapes_may_not_make_what_a_file_may_not_hold():
+    # A control character would reach the pages (the validator refuses it) and every list built from names.
+    assert errors('title:\n  es: "Marco\\x1eRubio"\n  en: "ok\\u0000"\n') == [
+        "f.yml:2:7: title.es: escape makes U+001E, which a text may not hold",
+        "f.yml:3:7: title.en: escape makes U+0000, which a text may not hold",
+    ]
+    document, found = parse_yaml("a: \"tab\\tand line\\nbreak \\u00e9\"\nb: '\\x1e'\n", "f.yml")
+    assert found == []
+    assert document.data == {"a": "tab\tand line\nbreak é", "b": "\\x1e"}
+
+
 def test_bytes_checks(tmp_path):
     cases = {
         b"\xef\xbb\xbfa: 1\n": "f.yml:1:1: (file): file starts with a byte-order mark; save it as UTF-8 without BOM",
