@@ -32,6 +32,9 @@ from .urls import Urls
 
 _markup_of = str.__new__
 
+_FILTER_SEPARATOR = "\x1e"
+"""Between the items of a kept list of filters (see View._filter_list)."""
+
 
 def escape(value: object, /) -> Markup:
     """Return `value` escaped for HTML as markupsafe.escape does, without the steps a str or Markup skips."""
@@ -446,20 +449,14 @@ class View:
         active = self.timeline()["active"]
         key = ("filter-items", self.page_lang, kind)
         if key not in self.cache:
-            items = []
-            with self.recorder.paused():
-                for facet in self.timeline()["facets"]:
-                    if facet.kind == kind and not facet.year:
-                        href, label = escape(self.facet_url(facet)), escape(self.facet_label(facet))
-                        filter_value = escape(f"{facet.kind}:{facet.value}")
-                        items.append(
-                            (
-                                facet.value,
-                                f'<li><a href="{href}" data-filter="{filter_value}">{label} '
-                                f'<span class="count">{len(facet.events)}</span></a></li>',
-                            )
-                        )
-            self.cache[key] = (items, {value: index for index, (value, _) in enumerate(items)})
+            facets = [facet for facet in self.timeline()["facets"] if facet.kind == kind and not facet.year]
+            if self.lang == self.page_lang:
+                items = self._filter_list(kind, facets)
+            else:
+                with self.recorder.paused():
+                    items = [self._filter_item(facet) for facet in facets]
+            values = [facet.value for facet in facets]
+            self.cache[key] = (list(zip(values, items, strict=True)), {value: n for n, value in enumerate(values)})
         items, position = self.cache[key]
         if active is not None and kind in ("person", "agreement"):
             # A filtered page's few people or frameworks, in the whole list's order.
@@ -471,6 +468,28 @@ class View:
             marker = f'data-filter="{active.kind}:{active.value}"'
             html = html.replace(marker, marker + ' aria-current="page"', 1)
         return Markup(html)
+
+    def _filter_list(self, kind: str, facets: list[Facet]) -> list[str]:
+        # A list of thousands of filters on a large site (6,000 names and links made again on each edit):
+        # kept between builds while the facets' summary (their names and counts) is unchanged. What
+        # else it is made of (the URLs' words, the tags' names) is in the memo's key.
+        def compute(recorder: Recorder) -> Markup:
+            recorder.add(("derived", "facets"))
+            with self.recorder.paused():
+                return Markup(_FILTER_SEPARATOR.join(self._filter_item(facet) for facet in facets))
+
+        # No name holds the separator: the content's files may not make control characters (yamlfile).
+        text = str(self._kept(("filter-items", self.page_lang, kind), compute))
+        return text.split(_FILTER_SEPARATOR) if text else []
+
+    def _filter_item(self, facet: Facet) -> str:
+        # One filter's link in the list of filters, with the number of its events.
+        href, label = escape(self.facet_url(facet)), escape(self.facet_label(facet))
+        filter_value = escape(f"{facet.kind}:{facet.value}")
+        return (
+            f'<li><a href="{href}" data-filter="{filter_value}">{label} '
+            f'<span class="count">{len(facet.events)}</span></a></li>'
+        )
 
     def facet_url(self, facet: Facet | None) -> str:
         """Return the link to the timeline filtered by a facet, or to the whole timeline."""

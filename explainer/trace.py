@@ -321,6 +321,10 @@ class Manifest:
         return {read: number for number, read in enumerate(self.reads)}
 
 
+LASTING = frozenset({"filter-items"})
+"""Kinds of memoized results not named after an entry, kept while what they read is unchanged."""
+
+
 class Memo:
     """Results of computations over the model, reused by the next build while nothing they read changed.
 
@@ -341,7 +345,8 @@ class Memo:
 
     def kept_records(self) -> dict:
         """Return the records to keep for the next build: this build's, and the last build's that this one
-        did not need but that are still valid and belong to an entry that still exists.
+        did not need but that are still valid and belong to an entry that still exists (or are one of the
+        `LASTING` kinds, such as the lists of filters).
 
         A large site's edit shows few of the parts (one year of the timeline, say): dropping the others
         would have the next edit elsewhere compute them again.
@@ -352,7 +357,7 @@ class Memo:
             if name not in self.next.records
             and isinstance(name, tuple)
             and len(name) > 1
-            and name[1] in self.model.entries
+            and (name[1] in self.model.entries or name[0] in LASTING)
             and self.changed.isdisjoint(record[0])
         }
         return {**kept, **self.next.records}

@@ -184,6 +184,27 @@ def test_noop_rebuild_renders_nothing_and_a_new_process_reuses_the_cache(tmp_pat
     assert again.report is not None and again.report.written == ()
 
 
+def test_the_lists_of_filters_are_kept_between_builds_until_a_filter_changes(tmp_path: Path, monkeypatch):
+    # A large site's lists of filters hold 6,000 names and links, made again on every edit before they
+    # were kept with what they read (the facets' summary).
+    project = copy_real_site(tmp_path / "site")
+    build(project, search=False)
+    lists, items = [], []
+    filter_items, filter_item = render.View.filter_items, render.View._filter_item
+    monkeypatch.setattr(render.View, "filter_items", lambda view, kind: lists.append(kind) or filter_items(view, kind))
+    monkeypatch.setattr(
+        render.View, "_filter_item", lambda view, facet: items.append(facet) or filter_item(view, facet)
+    )
+    move_event_date(project.root)  # the event's timelines are rendered again; its filters keep their names
+    build(project, search=False, cache=Cache.at(project.root))
+    assert lists, "no timeline page was rendered again"
+    assert items == []
+    rename_person(project.root)
+    build(project, search=False, cache=Cache.at(project.root))
+    assert "marco-rubio" in [facet.value for facet in items]
+    assert tree_digest(project.output) == tree_digest(clean_build_of(project, tmp_path / "clean"))
+
+
 ALTERED_BUILD = """
 import os, sys
 from pathlib import Path
