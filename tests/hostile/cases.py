@@ -63,6 +63,7 @@ CASES = [
     Case("binary garbage", {EVENT: bytes(range(256)) * 4}),
     Case("latin-1 text", {EVENT: TALKS.replace("Conversaciones,", "Conversación,").encode("latin-1")}),
     Case("control character", {EVENT: TALKS.replace("Planned talks.", "Planned\x07 talks.")}),
+    Case("escaped control character", {EVENT: TALKS.replace("en: Planned talks.", 'en: "Planned\\a talks."')}),
     Case("top level is a list", {EVENT: "- date: 2024\n"}),
     Case("ten megabyte field", {EVENT: TALKS + "body: {es: " + "a" * 10_000_000 + ", en: b}\n"}),
     # Types the YAML 1.1 way

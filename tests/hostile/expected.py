@@ -25,6 +25,9 @@ EXPECTED = {
     "binary garbage": ("content/events/talks.yml:2:118: (file): file is not valid UTF-8 text",),
     "latin-1 text": ("content/events/talks.yml:3:23: (file): file is not valid UTF-8 text",),
     "control character": ("content/events/talks.yml:4:53: (file): control character U+0007 is not allowed",),
+    "escaped control character": (
+        "content/events/talks.yml:4:46: summary.en: escape makes U+0007, which a text may not hold",
+    ),
     "top level is a list": ("content/events/talks.yml:1:1: (top level): expected a map of fields",),
     "ten megabyte field": ("content/events/talks.yml:1:1: (file): file is larger than 1024 KiB",),
     "YAML 1.1 boolean": ("content/events/talks.yml:2:9: status: expected one of: happened, announced",),
