@@ -180,9 +180,8 @@ def build(
     read: dict[str, bytes] = {}
     file_digests: dict[str, str] = {}
     known = cache.part("files")
-    stamp = (
-        _inputs_stamp(project, site, allow_missing, cache.code, last_texts, known, read, file_digests) if write else ""
-    )
+    files_stamp = _inputs_stamp(project, site, allow_missing, cache.code, known, read, file_digests) if write else None
+    stamp = _with_texts(files_stamp, project, last_texts) if write else ""
     cache.changed("files")
     # Another process wrote the output and did not save what it wrote: the record may miss files.
     unsaved = write and cache.written_since_saved(project.output)
@@ -367,8 +366,9 @@ def build(
         files = _files_written(project, manifest, made)
         texts = tuple(sorted(source.text_file for source in model.sources if source.text_file))
         if texts != last_texts:
-            # A source text new to this build: rarely so, and only a slower next build if it raced a save.
-            stamp = _inputs_stamp(project, site, allow_missing, cache.code, texts, known)
+            # Source texts new to this build (a first build's): they join the stamp of the files taken
+            # before anything was read, which a save since must not change (nor is it worth 10,000 `stat`s).
+            stamp = _with_texts(files_stamp, project, texts)
         bundles: Listing = {}
         if indexing is not None:
             indexed = indexing.result()
@@ -753,15 +753,15 @@ def _inputs_stamp(
     site: SiteConfig,
     allow_missing: bool,
     code: str,
-    texts: tuple[str, ...],
     known: dict[str, tuple[tuple[int, int, int, int], str]],
     read: dict[str, bytes] | None = None,
     digests: dict[str, str] | None = None,
-) -> str:
-    # Every file the build reads (content, layouts, and the source texts the last build found), by the
-    # digest of its bytes. A file whose size, times and inode are those `known` records is not read
-    # again: its digest is the recorded one. The bytes of content files read are kept in `read`, and
-    # the digests of all content files in `digests`, for listing the entries without reading them again.
+):
+    # Every file the build reads under content/ and layouts/, by the digest of its bytes, as a hash to
+    # complete with the source texts (`_with_texts`). A file whose size, times and inode are those
+    # `known` records is not read again: its digest is the recorded one. The bytes of content files
+    # read are kept in `read`, and the digests of all content files in `digests`, for listing the
+    # entries without reading them again.
     hashed = hashlib.blake2b(digest_size=16)
     # The size of the search index's bundles shapes the output as the code does.
     hashed.update(f"{code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0".encode())
@@ -780,6 +780,12 @@ def _inputs_stamp(
                 digests[path] = found
     for gone in known.keys() - seen:
         del known[gone]  # a file removed (or of another project folder): its record goes with it
+    return hashed
+
+
+def _with_texts(files_stamp, project: Project, texts: tuple[str, ...]) -> str:
+    # The stamp of the inputs: the files' (left as it is) and the source texts the model cites.
+    hashed = files_stamp.copy()
     for text in texts:
         hashed.update(f"{text}\0".encode() + _read_or_nothing(project.root / text) + b"\0")
     return hashed.hexdigest()
