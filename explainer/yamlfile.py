@@ -246,11 +246,10 @@ def _construct(node, path, positions, key_positions, errors, shown):
 def _construct_scalar(node, path, errors, shown):
     value = node.value
     if node.tag == _STR:
-        if node.style == '"' and _NOT_PRINTABLE.search(value):
+        if node.style == '"' and (found := _NOT_PRINTABLE.search(value)):
             # An escape ("\x1e") makes what the file may not hold as it is (see _NOT_PRINTABLE).
-            char = _NOT_PRINTABLE.search(value).group()
             mark = node.start_mark
-            message = f"escape makes U+{ord(char):04X}, which a text may not hold"
+            message = f"escape makes U+{ord(found.group()):04X}, which a text may not hold"
             errors.append(ContentError(shown, mark.line + 1, mark.column + 1, _field(path), message))
         return value
     if node.tag == _INT:
