@@ -450,11 +450,7 @@ class View:
         key = ("filter-items", self.page_lang, kind)
         if key not in self.cache:
             facets = [facet for facet in self.timeline()["facets"] if facet.kind == kind and not facet.year]
-            if self.lang == self.page_lang:
-                items = self._filter_list(kind, facets)
-            else:
-                with self.recorder.paused():
-                    items = [self._filter_item(facet) for facet in facets]
+            items = self._filter_list(kind, facets)
             values = [facet.value for facet in facets]
             self.cache[key] = (list(zip(values, items, strict=True)), {value: n for n, value in enumerate(values)})
         items, position = self.cache[key]
