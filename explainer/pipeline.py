@@ -5,11 +5,9 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
-import hashlib
 import math
 import os
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -64,6 +62,7 @@ from .search import (
     sharded,
     stale_shards,
 )
+from .stamp import MISSING, MISSING_DIGEST, inputs_stamp, read_or_nothing, with_texts
 from .strings import Strings, read_strings
 from .templates import compile_templates, compiled_ahead, lacking
 from .timeline import facet_summary, facets_kept, patched_facets, timeline_facets
@@ -157,6 +156,8 @@ def build(
     cache: Cache | None = None,
     save: bool = True,
     sole_writer: bool = False,
+    on_written: Callable[[SiteConfig, WriteReport], None] | None = None,
+    saved: Collection[str] | None = None,
 ) -> BuildResult:
     """Build the site of `project`; raise BuildFailed with every error, leaving the output untouched.
 
@@ -166,6 +167,10 @@ def build(
     back at the end unless `save` is false (serve saves it after the browser has reloaded).
     `sole_writer` says that no one but the caller writes the output (serve's rebuilds): unless another
     build wrote it since this cache's last, the pages' files are not looked at for changes made by hand.
+    `on_written` is called once the site's files are in place (but for the search index, when it is made
+    now), before the build records what it wrote: serve tells the browsers then. `saved` are the paths
+    a watcher reported since the last build with this cache (serve's): only those files are looked at
+    for changes (see stamp.inputs_stamp).
     """
     cache = cache if cache is not None else Cache.at(project.root)
     site, strings = read_settings(project, base_url)
@@ -180,8 +185,11 @@ def build(
     read: dict[str, bytes] = {}
     file_digests: dict[str, str] = {}
     known = cache.part("files")
-    files_stamp = _inputs_stamp(project, site, allow_missing, cache.code, known, read, file_digests) if write else None
-    stamp = _with_texts(files_stamp, project, last_texts) if write else ""
+    header = f"{cache.code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0"
+    files_stamp = (
+        inputs_stamp(project, header, known, read, file_digests, saved=saved, memory=cache.memory) if write else None
+    )
+    stamp = with_texts(files_stamp, project, last_texts) if write else ""
     cache.changed("files")
     # Another process wrote the output and did not save what it wrote: the record may miss files.
     unsaved = write and cache.written_since_saved(project.output)
@@ -312,11 +320,8 @@ def build(
                 then=start_indexing if early else None,
                 after=rest,
             )
-            if write and not rendered.errors and not planned:
-                planned.append(_search_planned(previous, pages, stale, rendered, indexed_before))
             if rendered.errors:
                 raise BuildFailed(rendered.errors)
-            _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
             made: dict[str, Output] = dict(rendered.outputs)
             machine, layouts = feeds.result()  # no layouts if the feeds' process kept them
             made.update(machine)
@@ -351,6 +356,13 @@ def build(
             if layouts is not None:
                 # Where each part of the feeds lies in them, for the next build to copy those it keeps.
                 _replace_part(cache, "feeds", layouts.kept(project.output))
+        if on_written is not None:
+            on_written(site, report)
+        # What the next build needs, made once the caller is told: the fragments of pages kept for the
+        # next build to reuse, and the plan of the search index (unless Pagefind was started on it).
+        _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
+        if not planned:
+            planned.append(_search_planned(previous, pages, stale, rendered, indexed_before))
         searched, search_plan, to_index = planned[0]
         # While Pagefind indexes, this process records the pages and saves the cache; the record of the
         # whole build is completed once the index is in place, and saved last.
@@ -368,7 +380,7 @@ def build(
         if texts != last_texts:
             # Source texts new to this build (a first build's): they join the stamp of the files taken
             # before anything was read, which a save since must not change (nor is it worth 10,000 `stat`s).
-            stamp = _with_texts(files_stamp, project, texts)
+            stamp = with_texts(files_stamp, project, texts)
         bundles: Listing = {}
         if indexing is not None:
             indexed = indexing.result()
@@ -743,105 +755,6 @@ def _facet_keys(model: Model) -> tuple:
     return tuple(facet.key for facet in timeline_facets(model))
 
 
-SETTLED_AFTER_NS = 2_000_000_000
-"""A file changed less than this long before a build looked at it may change again within the same
-tick of the file system's clock, keeping its times: the next build reads it again."""
-
-
-def _inputs_stamp(
-    project: Project,
-    site: SiteConfig,
-    allow_missing: bool,
-    code: str,
-    known: dict[str, tuple[tuple[int, int, int, int], str]],
-    read: dict[str, bytes] | None = None,
-    digests: dict[str, str] | None = None,
-):
-    # Every file the build reads under content/ and layouts/, by the digest of its bytes, as a hash to
-    # complete with the source texts (`_with_texts`). A file whose size, times and inode are those
-    # `known` records is not read again: its digest is the recorded one. The bytes of content files
-    # read are kept in `read`, and the digests of all content files in `digests`, for listing the
-    # entries without reading them again.
-    hashed = hashlib.blake2b(digest_size=16)
-    # The size of the search index's bundles shapes the output as the code does.
-    hashed.update(f"{code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0".encode())
-    settled = time.time_ns() - SETTLED_AFTER_NS
-    # Paths relative to the root by slicing: os.path.relpath costs as much as reading a small file.
-    root = str(project.root) + os.sep
-    seen: set[str] = set()
-    for folder in (project.content, project.layouts):
-        content = folder == project.content
-        for path in _files_in(str(folder)):
-            seen.add(path)
-            hashed.update(f"{path[len(root) :] if path.startswith(root) else path}\0".encode())
-            found = _digest_of_file(path, known, settled, read if content else None)
-            hashed.update(found.encode() + b"\0")
-            if content and digests is not None and found != _MISSING_DIGEST:
-                digests[path] = found
-    for gone in known.keys() - seen:
-        del known[gone]  # a file removed (or of another project folder): its record goes with it
-    return hashed
-
-
-def _with_texts(files_stamp, project: Project, texts: tuple[str, ...]) -> str:
-    # The stamp of the inputs: the files' (left as it is) and the source texts the model cites.
-    hashed = files_stamp.copy()
-    for text in texts:
-        hashed.update(f"{text}\0".encode() + _read_or_nothing(project.root / text) + b"\0")
-    return hashed.hexdigest()
-
-
-_MISSING = b"\0missing"
-_MISSING_DIGEST = "missing"
-
-
-def _read_or_nothing(path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return _MISSING
-
-
-def _files_in(folder: str) -> list[str]:
-    # Every file under a folder, in a stable order (a folder's files, then its subfolders').
-    try:
-        with os.scandir(folder) as listing:
-            items = sorted((item.name, item.is_dir(follow_symlinks=False)) for item in listing)
-    except OSError:
-        return []
-    files = [os.path.join(folder, name) for name, is_dir in items if not is_dir]
-    for name, is_dir in items:
-        if is_dir:
-            files += _files_in(os.path.join(folder, name))
-    return files
-
-
-def _digest_of_file(
-    path: str, known: dict[str, tuple[tuple[int, int, int, int], str]], settled: int, read: dict[str, bytes] | None
-) -> str:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return _MISSING_DIGEST
-    # Times, size and inode: replacing a file (as editors do) or writing into it changes one of them.
-    seen = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
-    record = known.get(path)
-    if record is not None and record[0] == seen:
-        return record[1]
-    data = _read_or_nothing(path)
-    if data is _MISSING:
-        return _MISSING_DIGEST
-    found = file_digest(data)
-    if read is not None:
-        read[path] = data
-    if max(status.st_mtime_ns, status.st_ctime_ns) < settled:
-        known[path] = (seen, found)
-    else:
-        known.pop(path, None)
-    return found
-
-
 def _as_left(output: Path, last: LastBuild, with_search: bool) -> bool:
     # Each file still has the size and time it had when written; the search index covers these pages.
     # Plain strings rather than Paths: a no-op looks at every file of the site (24,000 at 10,000
@@ -936,8 +849,8 @@ def _replace_part(cache: Cache, name: str, table: dict) -> None:
 
 def _file_digest(path: Path) -> str:
     # As the build's stamp takes it (see _digest_of_file), so that the two can stand for each other.
-    data = _read_or_nothing(path)
-    return _MISSING_DIGEST if data is _MISSING else file_digest(data)
+    data = read_or_nothing(path)
+    return MISSING_DIGEST if data is MISSING else file_digest(data)
 
 
 def _template_digests(folder: Path):

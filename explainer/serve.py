@@ -2,12 +2,14 @@
 
 The only module that imports livereload (for its browser script and websocket) and watchfiles (which
 tells of saves). A burst of saves makes one rebuild; the pages of edited entries are written first
-(quick.py), and each browser reloads when the page it shows was rewritten. A failed rebuild keeps the
-last good pages on disk and shows the errors above every page until the content is fixed.
+(quick.py), and each browser reloads when the page it shows was rewritten. Rebuilds run one at a time
+on a thread of their own, so that pages are served while one runs. A failed rebuild keeps the last good
+pages on disk and shows the errors above every page until the content is fixed.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import html
 import json
@@ -16,6 +18,7 @@ import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ from .cache import Cache
 from .content import Project
 from .errors import BuildFailed
 from .ignored import ignored_name
+from .model import SiteConfig
 from .output import OutputRefused, WriteReport
 from .pipeline import BuildResult, build, environment_for, keep_model, update_search_index
 from .quick import write_edited_pages
@@ -132,8 +136,31 @@ def serve(
     cache = Cache.at(project.root)
     last: list[BuildResult] = []
 
-    def rebuild() -> WriteReport | None:
+    # Whether the last rebuild succeeded: the next looks only at the files saved since (the watcher tells
+    # of every save), not at all 10,000 of a large site's. After a failure, it looks at them all.
+    trusted = [False]
+
+    def rebuild(saved: set[Path] | None = None) -> bool:
+        # Build; the browsers whose pages changed are told as soon as the files are written, before the
+        # build records what it wrote. Return whether it succeeded.
         started = time.perf_counter()
+        saved_since = [str(path) for path in saved] if saved is not None and trusted[0] else None
+        trusted[0] = False
+        failed_before = bool(state.errors)
+        told: list[bool] = []
+
+        def written(site: SiteConfig, report: WriteReport) -> None:
+            told.append(True)
+            state.errors = []
+            elapsed = (time.perf_counter() - started) * 1000
+            print(
+                f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True
+            )
+            base_path[0] = urlsplit(site.base_url).path or "/"
+            # Every page shows the errors, or stops showing them: all browsers reload then.
+            changed = None if failed_before else [*report.written, *report.removed]
+            loop.add_callback(_reload_browsers, base_path[0], changed)
+
         try:
             result = build(
                 project,
@@ -145,6 +172,8 @@ def serve(
                 save=False,
                 # The first build looks for pages altered by hand in site/; then only serve writes it.
                 sole_writer=bool(last),
+                on_written=written,
+                saved=saved_since,
             )
         except (BuildFailed, OutputRefused) as failed:
             state.errors = [str(error) for error in getattr(failed, "errors", [failed])]
@@ -154,15 +183,14 @@ def serve(
                 file=sys.stderr,
                 flush=True,
             )
-            return None
-        state.errors = []
-        elapsed = (time.perf_counter() - started) * 1000
-        report = result.report
-        print(f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True)
-        base_path[0] = urlsplit(result.site.base_url).path or "/"
+            loop.add_callback(_reload_browsers, base_path[0], None)
+            return False
+        if not told:
+            written(result.site, result.report)  # nothing had changed: nothing was written
         indexer.plan = result.search_plan
         last[:] = [result]
-        return report
+        trusted[0] = True
+        return True
 
     def write_first(saved: set[Path]) -> None:
         # The pages of the entries just edited, before the full rebuild: what the editor looks at.
@@ -181,7 +209,21 @@ def serve(
         if written:
             elapsed = (time.perf_counter() - started) * 1000
             print(f"edited entries' pages written in {elapsed:.0f} ms: {len(written)} written", flush=True)
-            _reload_browsers(base_path[0], written)
+            loop.add_callback(_reload_browsers, base_path[0], written)
+
+    def after_saves(saved: set[Path]) -> None:
+        # On the builder's thread: the edited entries' pages, the whole rebuild, then its bookkeeping.
+        write_first(saved)
+        rebuild(saved)
+        keep_and_save()
+        if search and not state.errors:
+            indexer.request()
+
+    def restart() -> None:
+        # New code cannot be imported into a running process reliably: start afresh (once the build
+        # under way has ended, so that it leaves nothing half-written behind).
+        print("code changed: restarting the server", flush=True)
+        os.execv(sys.executable, [sys.executable, *_same_port(sys.argv, actual_port)])
 
     pending: set[Path] = set()
     first_save = [0.0]
@@ -190,9 +232,8 @@ def serve(
     def on_saves(paths: set[Path]) -> None:
         # On the server's thread (see watch_saves): rebuild once the saves have stopped for a moment.
         if any(CODE_DIR in path.parents for path in paths):
-            # New code cannot be imported into a running process reliably: start afresh.
-            print("code changed: restarting the server", flush=True)
-            os.execv(sys.executable, [sys.executable, *_same_port(sys.argv, actual_port)])
+            builder.submit(restart)
+            return
         now = loop.time()
         if not pending:
             first_save[0] = now
@@ -202,19 +243,12 @@ def serve(
         timer[0] = loop.call_at(min(now + SETTLE_SECONDS, first_save[0] + LONGEST_WAIT_SECONDS), flush)
 
     def flush() -> None:
+        # Rebuilds run on a thread of their own, one at a time: this one goes on serving pages (those
+        # the browsers ask for once told to reload, while the rebuild records what it wrote).
         timer[0] = None
         saved = set(pending)
         pending.clear()
-        write_first(saved)
-        failed_before = bool(state.errors)
-        report = rebuild()
-        if report is None or failed_before:
-            _reload_browsers(base_path[0], None)  # every page shows (or stops showing) the errors
-        else:
-            _reload_browsers(base_path[0], [*report.written, *report.removed])
-        keep_and_save()
-        if search and not state.errors:
-            indexer.request()
+        builder.submit(after_saves, saved).add_done_callback(_told_of_faults)
 
     def keep_and_save() -> None:
         # Once the browsers are told: the model and its plan kept in memory for the next rebuild to
@@ -246,6 +280,7 @@ def serve(
         stop,
     )
     indexer = SearchIndexer(project.output)
+    builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild")
     rebuild()
     cache.save()
     if search and not state.errors:
@@ -262,7 +297,7 @@ def serve(
     httpserver.HTTPServer(application).add_sockets(sockets)
     # The model kept for the first save (a first build that found nothing to do read nothing: the model
     # is read now, so that the first save gets its quick answer too).
-    loop.add_callback(keep_and_save)
+    builder.submit(keep_and_save).add_done_callback(_told_of_faults)
     print(
         f"serving {project.shown(project.output)}/ at http://{host}:{actual_port}{base_path[0]} (Ctrl+C stops)",
         flush=True,
@@ -273,6 +308,7 @@ def serve(
         print("stopped", flush=True)
     finally:
         stop.set()
+        builder.shutdown(wait=False, cancel_futures=True)
     return 0
 
 
@@ -315,6 +351,13 @@ class SearchIndexer:
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             print(f"search index updated in {elapsed:.0f} ms: {len(report.written)} written", flush=True)
+
+
+def _told_of_faults(done: concurrent.futures.Future) -> None:
+    # A fault in a rebuild (a bug) is shown as it would be on the server's thread; serving goes on.
+    if not done.cancelled() and done.exception() is not None:
+        error = done.exception()
+        traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
 
 
 def _same_port(argv: list[str], port: int) -> list[str]:

@@ -43,6 +43,36 @@ def test_second_build_writes_nothing(project):
     assert second.unchanged == len(first.written)
 
 
+def test_the_caller_is_told_once_the_files_are_in_place_and_before_the_build_records_them(project):
+    # serve tells the browsers then: the page they reload must be the new one, and the record (the
+    # bookkeeping that follows) must not delay them.
+    seen: list[tuple[object, ...]] = []
+
+    def written(site, report):
+        page = project.output / "en/timeline/talks/index.html"
+        recorded = Cache.at(project.root).part("last").get(str(project.output))
+        seen.append((site.base_url, sorted(report.written), page.read_text("utf-8"), recorded))
+
+    # A first build writes a new tree and renames it into place: the files are there when told.
+    first = build(project, index_now=False, on_written=written)
+    ((base_url, names, page, recorded),) = seen
+    assert names == sorted(first.report.written) and "en/timeline/talks/index.html" in names
+    assert "<h1>Talks</h1>" in page and base_url == first.site.base_url
+    assert recorded is None, "told before the build recorded what it wrote"
+    path = project.root / "content/events/talks.yml"
+    path.write_text(path.read_text("utf-8").replace("en: Talks}", "en: Talks told}"), "utf-8")
+    seen.clear()
+    second = build(project, index_now=False, on_written=written)
+    ((_, names, page, recorded),) = seen
+    assert "en/timeline/talks/index.html" in names and names == sorted(second.report.written)
+    assert "<h1>Talks told</h1>" in page
+    assert recorded is not None and recorded.stamp != Cache.at(project.root).part("last")[str(project.output)].stamp
+    # Nothing to write: nothing to tell.
+    seen.clear()
+    assert build(project, index_now=False, on_written=written).report.written == ()
+    assert seen == []
+
+
 def test_edit_rewrites_only_affected_files_and_removes_stale(project):
     build(project)
     path = project.root / "content/events/talks.yml"

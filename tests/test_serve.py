@@ -215,6 +215,20 @@ def test_errors_show_in_the_browser_over_the_last_good_pages_until_fixed(server:
     assert server.process.poll() is None
 
 
+def test_a_save_made_with_one_that_broke_the_settings_is_built_once_they_are_fixed(server: Server):
+    # A rebuild that failed before looking at the files (the settings are read first) must not make
+    # the next one, told only of the file that fixed them, miss the other saves.
+    settings, talks = server.root / "content/site.yml", server.root / TALKS
+    good = settings.read_text("utf-8")
+    failures = server.count("rebuild failed")
+    settings.write_text(good.replace("default_language: es", "default_language: fr"), "utf-8")
+    talks.write_text(talks.read_text("utf-8").replace("en: Talks}", "en: Talks meanwhile}"), "utf-8")
+    wait_for(lambda: server.count("rebuild failed") > failures)
+    assert "<h1>Talks</h1>" in server.get("/en/timeline/talks/")[1]
+    settings.write_text(good, "utf-8")
+    wait_for(lambda: "<h1>Talks meanwhile</h1>" in server.get("/en/timeline/talks/")[1])
+
+
 async def _browser(port: int, url: str):
     """Connect to the reload socket as livereload.js does from a page at `url`."""
     from tornado.websocket import websocket_connect
@@ -299,7 +313,7 @@ def test_a_serve_started_without_a_cache_keeps_its_model_for_the_saves_to_patch(
     path = server.root / TALKS
     path.write_text(path.read_text("utf-8").replace("en: Talks}", "en: Negotiations}"), "utf-8")
     wait_for(lambda: "<h1>Negotiations</h1>" in server.get("/en/timeline/talks/")[1])
-    assert server.count("rebuilt in") >= 2
+    wait_for(lambda: server.count("rebuilt in") >= 2)
 
 
 def test_the_search_index_follows_a_save_after_the_page_is_shown(server: Server):
