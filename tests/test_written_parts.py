@@ -8,11 +8,13 @@ the files, the order of their parts and the builds in between, and compare with 
 from __future__ import annotations
 
 import os
+import random
+from array import array
 from pathlib import Path
 
 import pytest
 
-from explainer import feeds, pipeline
+from explainer import feeds, parts, pipeline
 from explainer.cache import Cache
 from explainer.output import MARKER, Spliced, Staged, stage_outputs, write_site
 from explainer.pipeline import build
@@ -278,3 +280,13 @@ def test_a_staged_file_is_copied_in_whole_where_it_cannot_be_moved(tmp_path: Pat
     report = write_site({"feed.xml": staged}, site, previous=["feed.xml"])
     assert report.written == ("feed.xml",) and (site / "feed.xml").read_bytes() == b"<new feed/>"
     assert list(folder.iterdir()) == [] and sorted(path.name for path in site.iterdir()) == [MARKER, "feed.xml"]
+
+
+@pytest.mark.parametrize("changed", [0, 1, 5, parts.FEW_CHANGED, parts.FEW_CHANGED + 1, 500])
+def test_the_parts_that_read_a_changed_input_are_found_however_few_or_many_changed(changed: int):
+    chooser = random.Random(changed)
+    reads = array("I", (chooser.randrange(1000) for _ in range(20_000)))
+    numbers = set(chooser.sample(range(1000), changed))
+    expected = [position for position, read in enumerate(reads) if read in numbers]
+    assert sorted(parts._positions_of(reads, numbers)) == expected
+    assert (expected != []) == (changed > 0)
