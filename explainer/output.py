@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import secrets
 import shutil
 import stat
 import threading
@@ -282,15 +283,24 @@ def staging_folder(out_dir: Path, purpose: str) -> Iterator[Path]:
 def remove_left_over(out_dir: Path) -> list[str]:
     """Remove the scratch folders beside out_dir of builds that were killed before they ended; return their names.
 
-    Each is named by its process (see `_staging`): those of processes still running are left alone.
+    Each is named by its process and run (see `_staging`): those of processes still running are left
+    alone, but for this process's of an earlier run (before `serve` restarted itself).
     """
     removed = []
     for path in sorted(out_dir.parent.glob(f".{glob.escape(out_dir.name)}.staging*-*-*")):
-        pid = path.name.rsplit("-", 2)[-2]
-        if pid.isdigit() and not running(int(pid)):
+        pid, _, run = path.name.rsplit("-", 2)[-2].partition(".")
+        if not pid.isdigit():
+            continue
+        # This process's own, of an earlier program it ran (serve restarts itself by exec, keeping its
+        # number), or another process's that has ended.
+        if run != _RUN if int(pid) == os.getpid() else not running(int(pid)):
             _clear(path)
             removed.append(path.name)
     return removed
+
+
+_RUN = secrets.token_hex(4)
+"""This run of the program in its process, in the names of its scratch folders."""
 
 
 def running(pid: int) -> bool:
@@ -307,7 +317,7 @@ def running(pid: int) -> bool:
 @contextlib.contextmanager
 def _staging(out_dir: Path, purpose: str = "") -> Iterator[Path]:
     # One folder per process and thread: serve's search indexer writes while a rebuild may be writing.
-    staging = out_dir.parent / f".{out_dir.name}.staging{purpose}-{os.getpid()}-{threading.get_ident()}"
+    staging = out_dir.parent / f".{out_dir.name}.staging{purpose}-{os.getpid()}.{_RUN}-{threading.get_ident()}"
     _clear(staging)
     staging.mkdir(parents=True)
     try:

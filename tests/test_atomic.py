@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import write_corpus
-from explainer import search
+from explainer import output, search
 from explainer.output import MARKER, MARKER_TEXT, remove_left_over, write_site
 from tests.conftest import REPO, tree_digest
 
@@ -102,17 +102,25 @@ def test_scratch_folders_of_processes_that_ended_are_removed_and_others_kept(tmp
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
     site = tmp_path / "my site"
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     names = [
         f".my site.staging-{ended.pid}-1",
-        f".my site.stagingfeeds-{ended.pid}-2",
-        f".my site.staging-{os.getpid()}-3",  # a build still running
+        f".my site.staging-{os.getpid()}.0badc0de-5",  # this process's, before serve restarted itself
+        f".my site.stagingfeeds-{ended.pid}.12345678-2",
+        f".my site.staging-{running.pid}.12345678-3",  # a build still running
         f".other.staging-{ended.pid}-4",  # beside another site
         ".my site.staging-notes",
     ]
-    for name in names:
-        (tmp_path / name / "tree").mkdir(parents=True)
-    assert remove_left_over(site) == names[:2]
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names[2:])
+    try:
+        for name in names:
+            (tmp_path / name / "tree").mkdir(parents=True)
+        with output._staging(site, "search") as own:  # this run's (serve's indexer, say)
+            assert own.name.startswith(f".my site.stagingsearch-{os.getpid()}.")
+            assert remove_left_over(site) == sorted(names[:3])
+            assert sorted(path.name for path in tmp_path.iterdir()) == sorted([*names[3:], own.name])
+    finally:
+        running.kill()
+        running.wait()
 
 
 def test_two_writers_into_one_folder_do_not_collide(tmp_path: Path):
