@@ -224,7 +224,7 @@ class Inputs:
             return self._kinds(TABLE_KINDS[key])
         if what == "key":
             table, _, name = key.partition(":")
-            return digest(repr(getattr(self.model, table).get(name)))
+            return _key_digest(getattr(self.model, table), table, name)
         if what == "string":
             lang, _, name = key.partition(":")
             return digest(repr(self.strings.tables.get(lang, {}).get(name)))
@@ -249,6 +249,27 @@ class Inputs:
         if kind == "home":
             return ["(home)"]
         return [entry.id for entry in getattr(self.model, _LIST_OF_KIND[kind])]
+
+
+_KEY_DIGESTS: dict[str, tuple[Mapping, dict[str, tuple[object, str]]]] = {}
+"""Of each back-reference table last asked about: the digest of each value asked for, with the value."""
+
+
+def _key_digest(table: Mapping, name: str, key: str) -> str:
+    # The digest of one value of a back-reference table (a tuple of ids). A model patched with an edit
+    # (serve's next build) holds the same tables and values: their 12,000 digests at 10,000 entries
+    # are taken again rather than computed (0.02-0.03 s of each rebuild). Values are tuples, which
+    # cannot change: the same object has the same digest.
+    memo = _KEY_DIGESTS.get(name)
+    if memo is None or memo[0] is not table:
+        memo = _KEY_DIGESTS[name] = (table, {})
+    value = table.get(key)
+    known = memo[1].get(key)
+    if known is not None and known[0] is value:
+        return known[1]
+    found = digest(repr(value))
+    memo[1][key] = (value, found)
+    return found
 
 
 _LIST_OF_KIND = {kind: name for name, kind in KIND_LISTS.items() if kind != "home"}

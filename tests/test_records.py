@@ -4,6 +4,7 @@ finds exactly the pages that read something changed, and that a build's new tabl
 from __future__ import annotations
 
 import os
+import types
 from array import array
 
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from explainer.cache import Cache
 from explainer.pipeline import project_at, read_model, read_settings
 from explainer.records import PageTable, recorded
-from explainer.trace import TABLE_KINDS, Inputs, Manifest
+from explainer.trace import TABLE_KINDS, Inputs, Manifest, digest
 from tests.conftest import REPO
 
 EXAMPLES = int(os.environ.get("EXPLAINER_FUZZ", "1000"))
@@ -125,3 +126,21 @@ def test_a_kind_of_entry_changes_its_digest_with_any_entry_of_that_kind_and_no_o
         kinds = {(what, key) for what, key in reads if what == "kind" and key == entry.kind}
         tables = {read for read in reads if read[0] == "table" and TABLE_KINDS[read[1]] in (None, (entry.kind,))}
         assert changed == kinds | tables, entry_id
+
+
+def test_a_back_reference_is_digested_anew_unless_it_is_the_same_value_of_the_same_table():
+    # serve's next build patches the model, keeping its tables and their values: their digests are
+    # taken again. Anything else (another table, another value, even an equal one) is digested anew.
+    def digest_in(table: dict, key: str = "ana") -> str:
+        return Inputs(types.SimpleNamespace(events_of=table), {}, None, str, {}).digest_of(("key", f"events_of:{key}"))
+
+    table = {"ana": ("e1", "e2"), "bo": ("e3",)}
+    first = digest_in(table)
+    assert first == digest(repr(("e1", "e2"))) and digest_in(table) == first
+    assert digest_in(table, "zed") == digest(repr(None))
+    other = dict(table, ana=("e1",))
+    assert digest_in(other) == digest(repr(("e1",))) != first
+    assert digest_in(dict(table, ana=("e1", "e2"))) == first
+    assert digest_in(other, "bo") == digest(repr(("e3",))) and digest_in(table) == first
+    table["ana"] = ("e9",)  # the build never changes a table in place; were it done, it would be seen
+    assert digest_in(table) == digest(repr(("e9",)))
