@@ -103,6 +103,9 @@ def watch_saves(folders: list[Path], report: Callable[[set[Path]], None], stop: 
             # No notifications here (the inotify watch limit reached, a file system that gives none):
             # looking at the files every 300 ms still notices every save.
             print(f"the system cannot tell of saves ({err}); looking for them every 300 ms", file=sys.stderr)
+            # A save made before the looking starts would not be told: the folders are reported as
+            # saved, so that the next rebuild looks at every file (see stamp.inputs_stamp).
+            report({Path(folder) for folder in existing})
             watch(True)
 
     thread = threading.Thread(target=run, daemon=True, name="watch-saves")
@@ -232,7 +235,7 @@ def serve(
     def on_saves(paths: set[Path]) -> None:
         # On the server's thread (see watch_saves): rebuild once the saves have stopped for a moment.
         if any(CODE_DIR in path.parents for path in paths):
-            builder.submit(restart)
+            builder.submit(restart).add_done_callback(_told_of_faults)
             return
         now = loop.time()
         if not pending:
