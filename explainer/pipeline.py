@@ -185,6 +185,7 @@ def build(
     read: dict[str, bytes] = {}
     file_digests: dict[str, str] = {}
     known = cache.part("files")
+    # The size of the search index's bundles shapes the output as the code does.
     header = f"{cache.code}\0{site!r}\0{allow_missing}\0{_search.SHARD_PAGES}\0"
     files_stamp = (
         inputs_stamp(project, header, known, read, file_digests, saved=saved, memory=cache.memory) if write else None

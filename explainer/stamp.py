@@ -62,13 +62,14 @@ def inputs_stamp(
     watcher reported since the last stamp kept in `memory`), only those files are looked at, unless
     one was added, removed or is a folder: then all are, as without.
     """
-    seen = memory.get(FilesSeen) if memory is not None and saved is not None else None
+    key = (FilesSeen, str(project.root))
+    seen = memory.get(key) if memory is not None and saved is not None else None
     settled = time.time_ns() - SETTLED_AFTER_NS
     seen = _seen_again(seen, saved, known, settled, read) if seen is not None else None
     if seen is None:
         seen = _seen(project, known, settled, read)
     if memory is not None:
-        memory[FilesSeen] = seen
+        memory[key] = seen
     if digests is not None:
         digests.update(
             (path, found)
