@@ -143,9 +143,9 @@ def serve(
     # of every save), not at all 10,000 of a large site's. After a failure, it looks at them all.
     trusted = [False]
 
-    def rebuild(saved: set[Path] | None = None) -> bool:
+    def rebuild(saved: set[Path] | None = None) -> None:
         # Build; the browsers whose pages changed are told as soon as the files are written, before the
-        # build records what it wrote. Return whether it succeeded.
+        # build records what it wrote.
         started = time.perf_counter()
         saved_since = [str(path) for path in saved] if saved is not None and trusted[0] else None
         trusted[0] = False
@@ -187,13 +187,12 @@ def serve(
                 flush=True,
             )
             loop.add_callback(_reload_browsers, base_path[0], None)
-            return False
+            return
         if not told:
             written(result.site, result.report)  # nothing had changed: nothing was written
         indexer.plan = result.search_plan
         last[:] = [result]
         trusted[0] = True
-        return True
 
     def write_first(saved: set[Path]) -> None:
         # The pages of the entries just edited, before the full rebuild: what the editor looks at.
@@ -215,7 +214,7 @@ def serve(
             loop.add_callback(_reload_browsers, base_path[0], written)
 
     def after_saves(saved: set[Path]) -> None:
-        # On the builder's thread: the edited entries' pages, the whole rebuild, then its bookkeeping.
+        # On the rebuilds' thread: the edited entries' pages, the whole rebuild, then its bookkeeping.
         write_first(saved)
         rebuild(saved)
         keep_and_save()
@@ -235,7 +234,7 @@ def serve(
     def on_saves(paths: set[Path]) -> None:
         # On the server's thread (see watch_saves): rebuild once the saves have stopped for a moment.
         if any(CODE_DIR in path.parents for path in paths):
-            builder.submit(restart).add_done_callback(_told_of_faults)
+            rebuilds.then(restart)
             return
         now = loop.time()
         if not pending:
@@ -246,12 +245,10 @@ def serve(
         timer[0] = loop.call_at(min(now + SETTLE_SECONDS, first_save[0] + LONGEST_WAIT_SECONDS), flush)
 
     def flush() -> None:
-        # Rebuilds run on a thread of their own, one at a time: this one goes on serving pages (those
-        # the browsers ask for once told to reload, while the rebuild records what it wrote).
+        # The burst is over: rebuild for it (or with the next, if a rebuild runs).
         timer[0] = None
-        saved = set(pending)
+        rebuilds.saved(pending)
         pending.clear()
-        builder.submit(after_saves, saved).add_done_callback(_told_of_faults)
 
     def keep_and_save() -> None:
         # Once the browsers are told: the model and its plan kept in memory for the next rebuild to
@@ -283,7 +280,7 @@ def serve(
         stop,
     )
     indexer = SearchIndexer(project.output)
-    builder = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild")
+    rebuilds = Rebuilder(loop, after_saves)
     rebuild()
     cache.save()
     if search and not state.errors:
@@ -300,7 +297,7 @@ def serve(
     httpserver.HTTPServer(application).add_sockets(sockets)
     # The model kept for the first save (a first build that found nothing to do read nothing: the model
     # is read now, so that the first save gets its quick answer too).
-    builder.submit(keep_and_save).add_done_callback(_told_of_faults)
+    rebuilds.then(keep_and_save)
     print(
         f"serving {project.shown(project.output)}/ at http://{host}:{actual_port}{base_path[0]} (Ctrl+C stops)",
         flush=True,
@@ -311,8 +308,49 @@ def serve(
         print("stopped", flush=True)
     finally:
         stop.set()
-        builder.shutdown(wait=False, cancel_futures=True)
+        rebuilds.close()
     return 0
+
+
+class Rebuilder:
+    """Rebuilds for the saves handed to it on the server's thread, on a thread of its own, one at a time:
+    the server goes on answering meanwhile (the browsers told to reload, while the rebuild records what
+    it wrote). Saves handed in while a rebuild runs make one more rebuild together once it ends, never
+    a queue of rebuilds of states already gone."""
+
+    def __init__(self, loop: ioloop.IOLoop, rebuild: Callable[[set[Path]], None]):
+        self._loop = loop
+        self._rebuild = rebuild
+        self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild")
+        self._waiting: set[Path] = set()
+        self._busy = False
+
+    def saved(self, paths: Collection[Path]) -> None:
+        """Rebuild for these saves now, or once the rebuild under way has ended (on the server's thread)."""
+        self._waiting.update(paths)
+        if not self._busy:
+            self._start()
+
+    def then(self, work: Callable[[], None]) -> None:
+        """Run `work` on the rebuilds' thread once what was handed to it before has run."""
+        self._thread.submit(work).add_done_callback(_told_of_faults)
+
+    def close(self) -> None:
+        """Start nothing more (a rebuild under way ends)."""
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+    def _start(self) -> None:
+        saved = set(self._waiting)
+        self._waiting.clear()
+        self._busy = True
+        running = self._thread.submit(self._rebuild, saved)
+        running.add_done_callback(lambda done: self._loop.add_callback(self._ended, done))
+
+    def _ended(self, done: concurrent.futures.Future) -> None:
+        _told_of_faults(done)
+        self._busy = False
+        if self._waiting:
+            self._start()
 
 
 class SearchIndexer:

@@ -189,6 +189,41 @@ def test_a_storm_of_saves_makes_a_few_rebuilds_and_ends_on_the_last_version(serv
     assert 1 <= rebuilds <= 5, f"{rebuilds} rebuilds for 100 saves"
 
 
+def test_saves_handed_in_while_a_rebuild_runs_make_one_more_rebuild_together():
+    # A save that ends a burst while a rebuild runs must not queue a rebuild of its own behind it: on a
+    # large site each takes most of a second, and a run of saves would leave the server seconds behind.
+    import asyncio
+
+    from tornado import ioloop
+
+    from explainer.serve import Rebuilder
+
+    runs: list[tuple[str, ...]] = []
+    afterwards: list[int] = []
+
+    def rebuild(saved: set[Path]) -> None:
+        runs.append(tuple(sorted(path.name for path in saved)))
+        time.sleep(0.4)
+
+    async def save_ten_times() -> None:
+        rebuilds = Rebuilder(ioloop.IOLoop.current(), rebuild)
+        for n in range(10):
+            rebuilds.saved({Path(f"/project/content/events/e{n}.yml")})
+            if n == 4:
+                rebuilds.then(lambda: afterwards.append(len(runs)))
+            await asyncio.sleep(0.02)
+        for _ in range(100):
+            if len(runs) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.6)
+        rebuilds.close()
+
+    asyncio.run(save_ten_times())
+    assert runs == [("e0.yml",), tuple(f"e{n}.yml" for n in range(1, 10))]
+    assert afterwards == [1], "work handed in after a save runs once the rebuild under way has ended"
+
+
 def test_every_save_of_a_template_shows_its_latest_version(server: Server):
     # serve keeps one Jinja environment between rebuilds; it must never serve a template's older self.
     path = server.root / "layouts" / "templates" / "event.html"
