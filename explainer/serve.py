@@ -143,7 +143,7 @@ def serve(
     # of every save), not at all 10,000 of a large site's. After a failure, it looks at them all.
     trusted = [False]
 
-    def rebuild(saved: set[Path] | None = None) -> None:
+    def rebuild(saved: set[Path] | None = None, noticed: float | None = None) -> None:
         # Build; the browsers whose pages changed are told as soon as the files are written, before the
         # build records what it wrote.
         started = time.perf_counter()
@@ -157,7 +157,9 @@ def serve(
             state.errors = []
             elapsed = (time.perf_counter() - started) * 1000
             print(
-                f"rebuilt in {elapsed:.0f} ms: {len(report.written)} written, {len(report.removed)} removed", flush=True
+                f"rebuilt in {elapsed:.0f} ms{_from_the_save(noticed)}: "
+                f"{len(report.written)} written, {len(report.removed)} removed",
+                flush=True,
             )
             base_path[0] = urlsplit(site.base_url).path or "/"
             # Every page shows the errors, or stops showing them: all browsers reload then.
@@ -194,7 +196,7 @@ def serve(
         last[:] = [result]
         trusted[0] = True
 
-    def write_first(saved: set[Path]) -> None:
+    def write_first(saved: set[Path], noticed: float) -> None:
         # The pages of the entries just edited, before the full rebuild: what the editor looks at.
         if state.errors or not last:
             return
@@ -210,13 +212,16 @@ def serve(
             return
         if written:
             elapsed = (time.perf_counter() - started) * 1000
-            print(f"edited entries' pages written in {elapsed:.0f} ms: {len(written)} written", flush=True)
+            print(
+                f"edited entries' pages written in {elapsed:.0f} ms{_from_the_save(noticed)}: {len(written)} written",
+                flush=True,
+            )
             loop.add_callback(_reload_browsers, base_path[0], written)
 
-    def after_saves(saved: set[Path]) -> None:
+    def after_saves(saved: set[Path], noticed: float) -> None:
         # On the rebuilds' thread: the edited entries' pages, the whole rebuild, then its bookkeeping.
-        write_first(saved)
-        rebuild(saved)
+        write_first(saved, noticed)
+        rebuild(saved, noticed)
         keep_and_save()
         if search and not state.errors:
             indexer.request()
@@ -229,6 +234,7 @@ def serve(
 
     pending: set[Path] = set()
     first_save = [0.0]
+    noticed = [0.0]
     timer = [None]
 
     def on_saves(paths: set[Path]) -> None:
@@ -239,6 +245,7 @@ def serve(
         now = loop.time()
         if not pending:
             first_save[0] = now
+            noticed[0] = time.monotonic()
         pending.update(paths)
         if timer[0] is not None:
             loop.remove_timeout(timer[0])
@@ -247,7 +254,7 @@ def serve(
     def flush() -> None:
         # The burst is over: rebuild for it (or with the next, if a rebuild runs).
         timer[0] = None
-        rebuilds.saved(pending)
+        rebuilds.saved(pending, noticed[0])
         pending.clear()
 
     def keep_and_save() -> None:
@@ -318,15 +325,18 @@ class Rebuilder:
     it wrote). Saves handed in while a rebuild runs make one more rebuild together once it ends, never
     a queue of rebuilds of states already gone."""
 
-    def __init__(self, loop: ioloop.IOLoop, rebuild: Callable[[set[Path]], None]):
+    def __init__(self, loop: ioloop.IOLoop, rebuild: Callable[[set[Path], float], None]):
         self._loop = loop
         self._rebuild = rebuild
         self._thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild")
         self._waiting: set[Path] = set()
+        self._noticed = 0.0
         self._busy = False
 
-    def saved(self, paths: Collection[Path]) -> None:
-        """Rebuild for these saves now, or once the rebuild under way has ended (on the server's thread)."""
+    def saved(self, paths: Collection[Path], noticed: float) -> None:
+        """Rebuild for these saves now, or once the rebuild under way has ended (on the server's thread);
+        `noticed` is when the first of them was (`time.monotonic()`)."""
+        self._noticed = min(self._noticed, noticed) if self._waiting else noticed
         self._waiting.update(paths)
         if not self._busy:
             self._start()
@@ -343,7 +353,7 @@ class Rebuilder:
         saved = set(self._waiting)
         self._waiting.clear()
         self._busy = True
-        running = self._thread.submit(self._rebuild, saved)
+        running = self._thread.submit(self._rebuild, saved, self._noticed)
         running.add_done_callback(lambda done: self._loop.add_callback(self._ended, done))
 
     def _ended(self, done: concurrent.futures.Future) -> None:
@@ -392,6 +402,11 @@ class SearchIndexer:
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             print(f"search index updated in {elapsed:.0f} ms: {len(report.written)} written", flush=True)
+
+
+def _from_the_save(noticed: float | None) -> str:
+    # How long since the first save of the batch was noticed, for an editor timing a change.
+    return "" if noticed is None else f" ({(time.monotonic() - noticed) * 1000:.0f} ms from the save)"
 
 
 def _told_of_faults(done: concurrent.futures.Future) -> None:

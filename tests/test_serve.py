@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -199,16 +200,18 @@ def test_saves_handed_in_while_a_rebuild_runs_make_one_more_rebuild_together():
     from explainer.serve import Rebuilder
 
     runs: list[tuple[str, ...]] = []
+    noticed_at: list[float] = []
     afterwards: list[int] = []
 
-    def rebuild(saved: set[Path]) -> None:
+    def rebuild(saved: set[Path], noticed: float) -> None:
         runs.append(tuple(sorted(path.name for path in saved)))
+        noticed_at.append(noticed)
         time.sleep(0.4)
 
     async def save_ten_times() -> None:
         rebuilds = Rebuilder(ioloop.IOLoop.current(), rebuild)
         for n in range(10):
-            rebuilds.saved({Path(f"/project/content/events/e{n}.yml")})
+            rebuilds.saved({Path(f"/project/content/events/e{n}.yml")}, float(n))
             if n == 4:
                 rebuilds.then(lambda: afterwards.append(len(runs)))
             await asyncio.sleep(0.02)
@@ -222,6 +225,7 @@ def test_saves_handed_in_while_a_rebuild_runs_make_one_more_rebuild_together():
     asyncio.run(save_ten_times())
     assert runs == [("e0.yml",), tuple(f"e{n}.yml" for n in range(1, 10))]
     assert afterwards == [1], "work handed in after a save runs once the rebuild under way has ended"
+    assert noticed_at == [0.0, 1.0], "a rebuild is timed from the first of its saves"
 
 
 def test_every_save_of_a_template_shows_its_latest_version(server: Server):
@@ -332,6 +336,11 @@ def test_the_edited_entrys_page_comes_first_and_only_browsers_whose_page_changed
     first = next(i for i, line in enumerate(server.out) if line.startswith("edited entries' pages written"))
     rebuilt = [i for i, line in enumerate(server.out) if line.startswith("rebuilt in")]
     assert rebuilt[-2] < first < rebuilt[-1], "the edited entry's page was written before the full rebuild"
+    # Each says how long it took, and how long since the save: what an editor timing a change reads.
+    timings = [re.match(r"^.* in (\d+) ms \((\d+) ms from the save\): ", server.out[i]) for i in (first, rebuilt[-1])]
+    assert all(timings), [server.out[first], server.out[rebuilt[-1]]]
+    (own, page), (whole_own, whole) = [(int(m.group(1)), int(m.group(2))) for m in timings]
+    assert own <= page <= whole and whole_own <= whole
 
 
 def test_a_serve_started_without_a_cache_keeps_its_model_for_the_saves_to_patch(server: Server):
