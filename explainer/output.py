@@ -293,7 +293,8 @@ def remove_left_over(out_dir: Path) -> list[str]:
             continue
         # This process's own, of an earlier program it ran (serve restarts itself by exec, keeping its
         # number), or another process's that has ended.
-        if run != _RUN if int(pid) == os.getpid() else not running(int(pid)):
+        ours = int(pid) == os.getpid()
+        if (ours and run != _RUN) or (not ours and not running(int(pid))):
             _clear(path)
             removed.append(path.name)
     return removed
