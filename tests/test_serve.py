@@ -222,7 +222,7 @@ def test_saves_handed_in_while_a_rebuild_runs_make_one_more_rebuild_together():
         await asyncio.sleep(0.6)
         rebuilds.close()
 
-    asyncio.run(save_ten_times())
+    _in_thread(lambda: asyncio.run(save_ten_times()))
     assert runs == [("e0.yml",), tuple(f"e{n}.yml" for n in range(1, 10))]
     assert afterwards == [1], "work handed in after a save runs once the rebuild under way has ended"
     assert noticed_at == [0.0, 1.0], "a rebuild is timed from the first of its saves"
