@@ -20,7 +20,7 @@ from pathlib import Path
 FOLDER = ".cache"
 FORMAT = 2
 
-SHARDED = ("entries", "fragments")
+SHARDED = ("entries", "fragments", "indexed")
 """Large tables saved in SHARDS files, of which a build rewrites only those whose records changed."""
 SHARDS = 64
 HEADER = "(header)"

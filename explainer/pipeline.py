@@ -303,7 +303,7 @@ def build(
         # told whether the pages were written once it is.
         written: concurrent.futures.Future = concurrent.futures.Future()
         with _told(written), new_tree(project.output) if write else contextlib.nullcontext() as tree:
-            memo = Memo(_manifest_in(cache.part("fragments")), site_key, inputs, model, strings)
+            memo = Memo(lambda table: _manifest_in(cache.part(table)), site_key, inputs, model, strings)
             # The pages the index holds are rendered first, and Pagefind started on them while the same
             # processes render the others.
             early = write and search and index_now
@@ -361,7 +361,10 @@ def build(
             on_written(site, report)
         # What the next build needs, made once the caller is told: the fragments of pages kept for the
         # next build to reuse, and the plan of the search index (unless Pagefind was started on it).
-        _replace_part(cache, "fragments", {**memo.kept_records(), HEADER: memo.next.numbering()})
+        # A table no page asked for is left as the last build saved it: its records are checked against
+        # the digests saved with them when next loaded.
+        for table in memo.loaded():
+            _replace_part(cache, table, {**memo.kept_records(table), HEADER: memo.numbering(table)})
         if not planned:
             planned.append(_search_planned(previous, pages, stale, rendered, indexed_before))
         searched, search_plan, to_index = planned[0]

@@ -590,3 +590,56 @@ def test_a_build_failing_while_its_pages_are_indexed_leaves_the_site_and_its_ind
     assert indexed, "the edited page's bundle was being indexed when the build failed"
     assert tree_digest(project.output) == before
     assert not list(project.output.parent.glob(".explainer-search-*")), "no scratch folder left"
+
+
+def test_pagefind_starts_before_the_timelines_parts_are_loaded_and_a_table_left_unloaded_stays_valid(
+    tmp_path: Path, monkeypatch
+):
+    # Of the pages the search index holds (rendered first, then Pagefind started on them), only the
+    # sources page and the glossary show memoized parts (runs of links, entries): kept in a table of
+    # their own. The timelines' parts (17 MB at 10,000 entries) are loaded once Pagefind has started,
+    # and by no build that needs none.
+    project = copy_real_site(tmp_path / "incremental")
+    build(project)
+    steps: list[str] = []
+    real_load, real_planned = Cache._load, pipeline._search_planned
+    monkeypatch.setattr(Cache, "_load", lambda cache, name: steps.append(name) or real_load(cache, name))
+    monkeypatch.setattr(pipeline, "_search_planned", lambda *a: steps.append("search planned") or real_planned(*a))
+    event = project.content / "events/confirmacion-johnson-embajador.yml"
+    # A title: on the event's pages, its person's, the sources page (a run of links) and the timelines.
+    replace_in(event, "El Senado confirma a Ronald Johnson", "El Senado de EE. UU. confirma a Ronald Johnson")
+    build(project, cache=Cache.at(project.root))
+    assert steps.index("indexed") < steps.index("search planned") < steps.index("fragments"), steps
+    # A term is on the glossary (and the sources page), not on the timelines: their table is not loaded, nor saved.
+    steps.clear()
+    term = project.content / "terms/intervencion-militar-extranjera.yml"
+    replace_in(term, "El artículo no cita el texto", "El artículo no reproduce el texto")
+    again = build(project, cache=Cache.at(project.root))
+    assert again.rendered > 0 and "fragments" not in steps, steps
+    # The table left as it was is still valid for the next build that loads it.
+    replace_in(event, "El Senado de EE. UU. confirma", "El Senado estadounidense confirma")
+    build(project, cache=Cache.at(project.root))
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
+
+
+def test_editing_a_term_makes_only_its_own_entry_of_the_glossary_again(tmp_path: Path, monkeypatch):
+    # A large site's glossary lists 2,000 agreements and terms with their Markdown, kept by entry.
+    project = copy_real_site(tmp_path / "incremental")
+    build(project, search=False)
+    rendered: list[str] = []
+    real_md = render.View.md
+
+    def md(view, value):
+        if view.page.key == ("glossary",):
+            rendered.append(value["es"])
+        return real_md(view, value)
+
+    monkeypatch.setattr(render.View, "md", md)
+    replace_in(
+        project.content / "terms/intervencion-militar-extranjera.yml", "no cita el texto", "no reproduce el texto"
+    )
+    again = build(project, search=False)
+    assert "es/glosario/index.html" in again.report.written
+    # Once per language, the edited definition alone.
+    assert len(rendered) == 2 and all("no reproduce el texto" in text for text in rendered), rendered
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
