@@ -408,17 +408,17 @@ class Memo:
         A large site's edit shows few of the parts (one year of the timeline, say): dropping the others
         would have the next edit elsewhere compute them again.
         """
-        memo = self._tables[table]
+        part = self._tables[table]
         kept = {
             name: record
-            for name, record in memo.previous.records.items()
-            if name not in memo.next.records
+            for name, record in part.previous.records.items()
+            if name not in part.next.records
             and isinstance(name, tuple)
             and len(name) > 1
             and (name[1] in self.model.entries or name[0] in LASTING)
-            and memo.changed.isdisjoint(record[0])
+            and part.changed.isdisjoint(record[0])
         }
-        return {**kept, **memo.next.records}
+        return {**kept, **part.next.records}
 
     def numbering(self, table: str) -> tuple[str, list[Read], list[str]]:
         """Return a loaded table's numbered reads, to be saved with its records (see Manifest.numbering)."""
@@ -426,51 +426,51 @@ class Memo:
 
     def lacks(self, name: object) -> bool:
         """Return whether the result named `name` would have to be computed."""
-        memo = self._table(name)
-        if name in memo.next.records:
+        part = self._table(name)
+        if name in part.next.records:
             return False
-        record = memo.previous.records.get(name)
-        return record is None or not memo.changed.isdisjoint(record[0])
+        record = part.previous.records.get(name)
+        return record is None or not part.changed.isdisjoint(record[0])
 
     def traced(self, name: object, compute: Callable[[Recorder], Markup]) -> tuple[Markup, frozenset[Read]]:
         """Return the HTML named `name` and what it read; `compute` records its reads in the recorder given."""
-        memo = self._table(name)
-        record = self._record(memo, name, compute)
+        part = self._table(name)
+        record = self._record(part, name, compute)
         # The set of reads is made once per fragment, not once per page that shows it.
-        reads = memo.read_sets.get(name)
+        reads = part.read_sets.get(name)
         if reads is None:
-            names = memo.next.reads
-            reads = memo.read_sets[name] = frozenset(names[number] for number in record[0])
+            names = part.next.reads
+            reads = part.read_sets[name] = frozenset(names[number] for number in record[0])
         return Markup(record[1]), reads
 
-    def _record(self, memo: _MemoTable, name: object, compute: Callable[[Recorder], Markup]) -> Fragment:
-        record = memo.next.records.get(name)
+    def _record(self, part: _MemoTable, name: object, compute: Callable[[Recorder], Markup]) -> Fragment:
+        record = part.next.records.get(name)
         if record is None:
-            record = memo.previous.records.get(name)
-            if record is None or not memo.changed.isdisjoint(record[0]):
+            record = part.previous.records.get(name)
+            if record is None or not part.changed.isdisjoint(record[0]):
                 recorder = Recorder()
                 value = compute(recorder)
-                memo.computed[name] = (frozenset(recorder.reads), value)
-                reads = memo.next.numbered(recorder.reads, self.inputs, memo.numbers)
+                part.computed[name] = (frozenset(recorder.reads), value)
+                reads = part.next.numbered(recorder.reads, self.inputs, part.numbers)
                 record = (reads, str(value))
-            memo.next.records[name] = record
+            part.next.records[name] = record
         return record
 
     def take_computed(self) -> dict:
         """Return the results computed since the last call, and forget them (a worker hands each back once)."""
         computed = {}
-        for memo in self._tables.values():
-            computed.update(memo.computed)
-            memo.computed = {}
+        for part in self._tables.values():
+            computed.update(part.computed)
+            part.computed = {}
         return computed
 
     def adopt(self, computed: dict) -> None:
         """Take in results computed by a worker process (which has its own copy of this memo)."""
         for name, (reads, value) in computed.items():
-            memo = self._table(name)
-            if name not in memo.next.records:
-                numbers = memo.next.numbered(reads, self.inputs, memo.numbers)
-                memo.next.records[name] = (numbers, str(value))
+            part = self._table(name)
+            if name not in part.next.records:
+                numbers = part.next.numbered(reads, self.inputs, part.numbers)
+                part.next.records[name] = (numbers, str(value))
 
 
 class _MemoTable:
