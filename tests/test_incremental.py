@@ -643,3 +643,24 @@ def test_editing_a_term_makes_only_its_own_entry_of_the_glossary_again(tmp_path:
     # Once per language, the edited definition alone.
     assert len(rendered) == 2 and all("no reproduce el texto" in text for text in rendered), rendered
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
+
+
+def test_editing_a_person_makes_only_their_own_entry_of_the_people_page_again(tmp_path: Path, monkeypatch):
+    # A large site's people page lists 2,000 people with their summaries, kept by person.
+    project = copy_real_site(tmp_path / "incremental")
+    build(project, search=False)
+    rendered: list[str] = []
+    real_inline = render.View.inline
+
+    def inline(view, value):
+        if view.page.key == ("people",):
+            rendered.append(value["es"])
+        return real_inline(view, value)
+
+    monkeypatch.setattr(render.View, "inline", inline)
+    replace_in(project.content / "people/marco-rubio.yml", "confirmado por el Senado", "ratificado por el Senado")
+    again = build(project, search=False)
+    assert "es/personas/index.html" in again.report.written
+    # Once per language, the edited summary alone.
+    assert len(rendered) == 2 and all("ratificado por el Senado" in text for text in rendered), rendered
+    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
