@@ -622,45 +622,35 @@ def test_pagefind_starts_before_the_timelines_parts_are_loaded_and_a_table_left_
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean", search=True))
 
 
-def test_editing_a_term_makes_only_its_own_entry_of_the_glossary_again(tmp_path: Path, monkeypatch):
-    # A large site's glossary lists 2,000 agreements and terms with their Markdown, kept by entry.
+@pytest.mark.parametrize(
+    ("page", "shown_by", "edited", "old", "new", "written"),
+    [
+        # 2,000 agreements and terms at 10,000 entries, with their Markdown.
+        ("glossary", "md", "terms/intervencion-militar-extranjera.yml", "no cita el texto", "no reproduce el texto",
+         "es/glosario/index.html"),
+        # 2,000 people with their summaries.
+        ("people", "inline", "people/marco-rubio.yml", "confirmado por el Senado", "ratificado por el Senado",
+         "es/personas/index.html"),
+    ],
+)  # fmt: skip
+def test_editing_an_entry_makes_only_its_own_part_of_a_list_page_again(
+    tmp_path: Path, monkeypatch, page: str, shown_by: str, edited: str, old: str, new: str, written: str
+):
+    # The glossary's and the people page's entries are kept by entry, as timeline items are.
     project = copy_real_site(tmp_path / "incremental")
     build(project, search=False)
     rendered: list[str] = []
-    real_md = render.View.md
+    real = getattr(render.View, shown_by)
 
-    def md(view, value):
-        if view.page.key == ("glossary",):
+    def shown(view, value):
+        if view.page.key == (page,):
             rendered.append(value["es"])
-        return real_md(view, value)
+        return real(view, value)
 
-    monkeypatch.setattr(render.View, "md", md)
-    replace_in(
-        project.content / "terms/intervencion-militar-extranjera.yml", "no cita el texto", "no reproduce el texto"
-    )
+    monkeypatch.setattr(render.View, shown_by, shown)
+    replace_in(project.content / edited, old, new)
     again = build(project, search=False)
-    assert "es/glosario/index.html" in again.report.written
-    # Once per language, the edited definition alone.
-    assert len(rendered) == 2 and all("no reproduce el texto" in text for text in rendered), rendered
-    assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
-
-
-def test_editing_a_person_makes_only_their_own_entry_of_the_people_page_again(tmp_path: Path, monkeypatch):
-    # A large site's people page lists 2,000 people with their summaries, kept by person.
-    project = copy_real_site(tmp_path / "incremental")
-    build(project, search=False)
-    rendered: list[str] = []
-    real_inline = render.View.inline
-
-    def inline(view, value):
-        if view.page.key == ("people",):
-            rendered.append(value["es"])
-        return real_inline(view, value)
-
-    monkeypatch.setattr(render.View, "inline", inline)
-    replace_in(project.content / "people/marco-rubio.yml", "confirmado por el Senado", "ratificado por el Senado")
-    again = build(project, search=False)
-    assert "es/personas/index.html" in again.report.written
-    # Once per language, the edited summary alone.
-    assert len(rendered) == 2 and all("ratificado por el Senado" in text for text in rendered), rendered
+    assert written in again.report.written
+    # Once per language, the edited text alone.
+    assert len(rendered) == 2 and all(new in text for text in rendered), rendered
     assert_same_files(project.output, clean_build_of(project, tmp_path / "clean"))
