@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +154,46 @@ def list_entry_files(
             for folder, name, shown, raw, known in _entry_files(path, shown, read, digests)
         ]
     return files, errors
+
+
+def without_bytes(files: list[EntryFile]) -> list[EntryFile]:
+    """Return a listing's entry files without their bytes, to keep in memory for `listed_again`."""
+    return [file if file[4] is None else (*file[:4], None, file[5]) for file in files]
+
+
+def places_of(files: list[EntryFile]) -> dict[str, int]:
+    """Return each entry file's place in a listing, by its path."""
+    return {os.path.join(folder, name): place for place, (_, folder, name, _, _, _) in enumerate(files)}
+
+
+def listed_again(
+    files: list[EntryFile],
+    places: Mapping[str, int],
+    saved: Collection[str],
+    languages: tuple[str, ...],
+    *,
+    allow_missing: bool,
+    read: Mapping[str, bytes],
+    digests: Mapping[str, str],
+) -> list[EntryFile]:
+    """Return the entry files of a listing kept `without_bytes` (at `places`) after saves to the existing files `saved`,
+    with no file added or removed since: those files with the bytes and digests the build's stamp found
+    (`read`, `digests`), the others as they were listed.
+
+    Inside `serve`, where a watcher tells of every save: listing a large site's 10,000 files again (a
+    folder listing and a key for each) was 0.045 s of every rebuild.
+    """
+    options = ",".join(languages)
+    again = list(files)
+    for path in saved:
+        place = places.get(path)
+        if place is None:
+            continue  # not an entry file (home.yml, a template): not listed
+        cls, folder, name, shown, _, _ = files[place]
+        known = digests.get(path)
+        key = None if known is None else entry_key(cls, shown, options, allow_missing, known)
+        again[place] = (cls, folder, name, shown, read.get(path), key)
+    return again
 
 
 def read_entries(

@@ -18,11 +18,14 @@ from .content import (
     Project,
     file_digest,
     list_entry_files,
+    listed_again,
+    places_of,
     read_entries,
     read_entry,
     read_home,
     read_site_config,
     with_bytes,
+    without_bytes,
 )
 from .dates import load_locales
 from .errors import BuildFailed, ContentError
@@ -62,7 +65,7 @@ from .search import (
     sharded,
     stale_shards,
 )
-from .stamp import MISSING, MISSING_DIGEST, inputs_stamp, read_or_nothing, with_texts
+from .stamp import MISSING, MISSING_DIGEST, FilesSeen, inputs_stamp, read_or_nothing, with_texts
 from .strings import Strings, read_strings
 from .templates import compile_templates, compiled_ahead, lacking
 from .timeline import facet_summary, facets_kept, patched_facets, timeline_facets
@@ -227,7 +230,7 @@ def build(
     with ended_with(looking, *compiling):
         # Read every entry (reusing what the cache parsed before), then resolve references into the model.
         model, digests, kept_pages, behind, known = read_model(
-            project, site, strings, allow_missing, cache, read, file_digests
+            project, site, strings, allow_missing, cache, read, file_digests, saved=saved
         )
         altered = looking.result()
         # While the templates may still be compiling: what every process rendering pages or making
@@ -558,6 +561,8 @@ def read_model(
     cache: Cache,
     read: Mapping[str, bytes] | None = None,
     file_digests: Mapping[str, str] | None = None,
+    *,
+    saved: Collection[str] | None = None,
 ) -> tuple[Model, dict[str, str], tuple[Page, ...] | None, float, dict[Read, str]]:
     """Read every entry and the home page, resolve references; return the model, each entry's digest,
     its page plan if kept (else None: plan it), by how many entry files the model kept in the cache
@@ -568,8 +573,9 @@ def read_model(
     and `file_digests` the digests of files known unchanged without reading them (see list_entry_files).
     When only a few existing entries changed since a model was kept in the cache, that model with
     them read anew is the answer (see `_patched_model`), with the plan kept beside it if it still holds.
+    `saved` are the files a watcher reported saved since the last build with this cache (see `build`).
     """
-    listed = list_entry_files(project, site.languages, allow_missing=allow_missing, read=read, digests=file_digests)
+    listed = _entry_files_listed(project, site.languages, allow_missing, cache.memory, saved, read, file_digests)
     home = project.content / HOME_FILE
     home_digest = (file_digests or {}).get(str(home)) or _file_digest(home)
     patched = _patched_model(project, site, strings, allow_missing, cache, listed, home_digest)
@@ -596,6 +602,38 @@ def read_model(
     if len(checked) != known_texts:
         cache.changed("markdown")
     return model, {**files.digests, "(home)": home_digest}, None, math.inf, {}
+
+
+def _entry_files_listed(
+    project: Project,
+    languages: tuple[str, ...],
+    allow_missing: bool,
+    memory: dict,
+    saved: Collection[str] | None,
+    read: Mapping[str, bytes] | None,
+    file_digests: Mapping[str, str] | None,
+) -> tuple[list, list[ContentError]]:
+    # Every entry file (see list_entry_files). Inside serve, the last listing kept in memory with the
+    # few files saved since listed again, when the build's stamp found no file added or removed: it
+    # then has the same files as the last stamp, which made that listing (the same tuple of paths).
+    seen = memory.get((FilesSeen, str(project.root)))
+    key = ("entry files", str(project.root), languages, allow_missing)
+    kept = memory.get(key)
+    if saved is not None and kept is not None and seen is not None and kept[0] is seen.paths:
+        _, files, errors, places = kept
+        if places is None:
+            places = places_of(files)
+        files = listed_again(
+            files, places, saved, languages, allow_missing=allow_missing, read=read or {}, digests=file_digests or {}
+        )
+    else:
+        files, errors = list_entry_files(
+            project, languages, allow_missing=allow_missing, read=read, digests=file_digests
+        )
+        places = None
+    if seen is not None:
+        memory[key] = (seen.paths, without_bytes(files), errors, places)
+    return files, errors
 
 
 PATCHED_AT_MOST = 50

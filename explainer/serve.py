@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import gc
 import html
 import json
 import mimetypes
@@ -151,8 +152,15 @@ def serve(
         trusted[0] = False
         failed_before = bool(state.errors)
         told: list[bool] = []
+        # The cyclic garbage collector waits until the site's files are written: at 10,000 entries, its
+        # passes over what a rebuild makes took 0.04-0.09 s of the time from a save to the files written.
+        # It collects once the browsers are told, while the rebuild records what it wrote.
+        collecting = gc.isenabled()
+        gc.disable()
 
         def written(site: SiteConfig, report: WriteReport) -> None:
+            if collecting:
+                gc.enable()
             told.append(True)
             state.errors = []
             elapsed = (time.perf_counter() - started) * 1000
@@ -190,6 +198,9 @@ def serve(
             )
             loop.add_callback(_reload_browsers, base_path[0], None)
             return
+        finally:
+            if collecting:
+                gc.enable()
         if not told:
             written(result.site, result.report)  # nothing had changed: nothing was written
         indexer.plan = result.search_plan

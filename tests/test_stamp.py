@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from explainer import stamp
+from explainer import pipeline, stamp
 from explainer.cache import Cache
 from explainer.pipeline import build
 from tests.test_incremental import EDITS, add_entry, assert_same_files, clean_build_of, copy_real_site
@@ -139,11 +139,20 @@ def test_a_build_told_which_files_were_saved_looks_at_those_only(tmp_path: Path,
     looked: list[str] = []
     real_digest = stamp._digest_of_file
     monkeypatch.setattr(stamp, "_digest_of_file", lambda path, *a: looked.append(path) or real_digest(path, *a))
+    # The entry files are listed again from the last listing, not from the folders.
+    listings: list[Path] = []
+    real_listing = pipeline.list_entry_files
+    monkeypatch.setattr(
+        pipeline,
+        "list_entry_files",
+        lambda project, *a, **k: listings.append(project.root) or real_listing(project, *a, **k),
+    )
     path = project.root / EVENT
     path.write_text(path.read_text("utf-8").replace("Coronel retirado", "Coronel en retiro"), "utf-8")
     reads.clear()
     assert _serve_build(project, serving, [str(path)]).rendered > 0
     assert looked == [str(path)] and [name for name in reads if "/content/" in name] == [str(path)]
+    assert listings == []
     assert "Coronel en retiro" in (
         project.output / "es/cronologia/confirmacion-johnson-embajador/index.html"
     ).read_text("utf-8")
@@ -157,6 +166,7 @@ def test_a_build_told_which_files_were_saved_looks_at_those_only(tmp_path: Path,
     added = project.root / "content/events/confirmacion-johnson-copia.yml"
     assert _serve_build(project, serving, [str(added)]).rendered > 0
     assert str(other) in looked and (project.output / "es/cronologia/confirmacion-johnson-copia").is_dir()
+    assert listings == [project.root]
     looked.clear()
     added.unlink()
     _serve_build(project, serving, [str(added)])
