@@ -87,8 +87,7 @@ class Parts:
         """Every read any part made, numbered once: the layouts name reads by their number here."""
         self._numbers = {read: number for number, read in enumerate(self.reads)}
         was = table["digests"] if usable else []
-        self.digests = [inputs.digest_of(read) for read in self.reads]
-        self.changed = {number for number, (now, then) in enumerate(zip(self.digests, was, strict=True)) if now != then}
+        self.digests, self.changed = inputs.digests_for(self.reads, was)
         self._written: dict[str, Written] = dict(table["files"]) if usable and output is not None else {}
         self._output = output
         self._checked: dict[str, tuple[bytes, Layout] | None] = {}

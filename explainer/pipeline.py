@@ -246,8 +246,16 @@ def build(
     snapshot = _snapshot_of(model, digests, strings, kept_pages)
     urls, pages = snapshot.urls, list(snapshot.pages)
     env = environment_for(project, cache)
+    # The last build's inputs in this process (serve's): the digests it recorded are compared with
+    # these for the reads that changed between the two, not read by read (see Inputs.digests_for).
     inputs = Inputs(
-        model, digests, strings, _template_digests(project.layouts / "templates"), derived_inputs(model, urls), known
+        model,
+        digests,
+        strings,
+        _template_digests(project.layouts / "templates"),
+        derived_inputs(model, urls),
+        known,
+        previous=cache.memory.get(Inputs),
     )
     # Feeds, calendars, exports and the sitemap, made of parts of each entry: those whose reads did not
     # change are copied from the files the last build wrote. On a large site a process of their own
@@ -401,6 +409,8 @@ def build(
         del made, rendered
         if save:
             cache.save()
+        inputs.forget_previous()
+        cache.memory[Inputs] = inputs
         return BuildResult(outputs, report, len(stale), site, lambda: snapshot, search_plan)
 
 

@@ -201,9 +201,14 @@ class Inputs:
     derived: Mapping[str, Callable[[], object]]
     known: Mapping[Read, str] = field(default_factory=dict)
     """Digests known without computing them (a kept model's summaries, see pipeline.read_model)."""
+    previous: Inputs | None = None
+    """The last build's inputs in this process (serve's), if it kept them: see `digests_for`."""
 
     def __post_init__(self) -> None:
         self._known: dict[Read, str] = dict(self.known)
+        self._digested: dict[int, list[str]] = {}
+        self._places: dict[int, tuple[list[Read], dict[Read, int]]] = {}
+        self._changed: set[Read] | None = None
 
     def digest_of(self, read: Read) -> str:
         """Return the digest of one read as the inputs are now."""
@@ -211,6 +216,52 @@ class Inputs:
         if known is None:
             known = self._known[read] = self._compute(read)
         return known
+
+    def digests_for(self, reads: list[Read], was: list[str]) -> tuple[list[str], set[int]]:
+        """Return the digest of each read as the inputs are now, and the places where it is not the one
+        in `was` (their digests in the same order, as some build found them).
+
+        Inside serve, `was` is usually a list these inputs' `previous` made: then only the reads whose
+        digest changed since are looked for among `reads` (an edit's few), rather than every read looked
+        up: four such lists of 9,000-14,000 reads each were 0.1-0.15 s of each rebuild at 10,000 entries.
+        The list returned is marked as made by these inputs, for the next build's to do the same.
+        """
+        if len(reads) != len(was):
+            raise ValueError(f"{len(reads)} reads with {len(was)} digests")
+        previous = self.previous
+        if previous is not None and previous._digested.get(id(was)) is was:
+            now = list(was)
+            changed = set()
+            since = self._changed_since(previous)
+            if since:
+                places = self._places_in(reads)
+                for read in since:
+                    place = places.get(read)
+                    if place is not None:
+                        now[place] = self.digest_of(read)
+                        changed.add(place)
+        else:
+            now = [self.digest_of(read) for read in reads]
+            changed = {number for number, (found, then) in enumerate(zip(now, was, strict=True)) if found != then}
+        self._digested[id(now)] = now
+        return now, changed
+
+    def _places_in(self, reads: list[Read]) -> dict[Read, int]:
+        # Each read's place in a list (made at C speed, and once for the two calls a manifest makes).
+        kept = self._places.get(id(reads))
+        if kept is None or kept[0] is not reads or len(kept[1]) != len(reads):
+            kept = self._places[id(reads)] = (reads, dict(zip(reads, range(len(reads)), strict=True)))
+        return kept[1]
+
+    def _changed_since(self, previous: Inputs) -> set[Read]:
+        # The reads `previous` found a digest for that now have another: every read of a list it made.
+        if self._changed is None:
+            self._changed = {read for read, was in previous._known.items() if self.digest_of(read) != was}
+        return self._changed
+
+    def forget_previous(self) -> None:
+        """Let go of the previous build's inputs (kept only until this build's are complete)."""
+        self.previous = None
 
     def _compute(self, read: Read) -> str:
         what, key = read
@@ -298,15 +349,11 @@ class Manifest:
 
     def changed(self, inputs: Inputs) -> set[int]:
         """Return the numbers of the reads whose digest is no longer the recorded one."""
-        return {
-            number
-            for number, (read, was) in enumerate(zip(self.reads, self.read_digests, strict=True))
-            if inputs.digest_of(read) != was
-        }
+        return inputs.digests_for(self.reads, self.read_digests)[1]
 
     def successor(self, inputs: Inputs) -> Manifest:
         """Return an empty manifest for this build that keeps the numbering, with current digests."""
-        return Manifest(self.key, list(self.reads), [inputs.digest_of(read) for read in self.reads])
+        return Manifest(self.key, list(self.reads), inputs.digests_for(self.reads, self.read_digests)[0])
 
     def number(self, read: Read, inputs: Inputs, known: dict[Read, int]) -> int:
         """Return the number of a read, adding it (with its current digest) if new."""

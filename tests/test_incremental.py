@@ -360,6 +360,40 @@ def test_a_sequence_of_edits_rebuilt_incrementally_equals_clean_builds(tmp_path:
         assert tree_digest(project.output) == tree_digest(clean), f"after {kind!r} (step {step})"
 
 
+def _inputs_now(root: Path) -> dict[str, bytes]:
+    return {
+        str(item): item.read_bytes()
+        for folder in ("content", "layouts", "seeds")
+        for item in (root / folder).rglob("*")
+        if item.is_file()
+    }
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_sequence_of_edits_rebuilt_as_serve_does_equals_clean_builds(tmp_path: Path, seed: int):
+    # serve keeps one cache in memory for the whole run, with the last build's inputs (whose recorded
+    # digests the next build compares by the reads that changed, see trace.Inputs.digests_for), its
+    # model and plan; it is told which files were saved.
+    chooser = random.Random(seed)
+    project = copy_real_site(tmp_path / "serving")
+    serving = Cache.at(project.root)
+    result = build(project, search=False, cache=serving, save=False)
+    for step, kind in enumerate(chooser.sample(sorted(EDITS), 5)):
+        pipeline.keep_model(serving, project, result.snapshot, False)
+        serving.save()
+        before = _inputs_now(project.root)
+        try:
+            EDITS[kind](project.root)
+        except (AssertionError, FileNotFoundError, FileExistsError):
+            continue  # an earlier edit of the sequence already changed what this one edits
+        after = _inputs_now(project.root)
+        saved = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+        result = build(project, search=False, cache=serving, save=False, sole_writer=True, saved=saved)
+        clean = clean_build_of(project, tmp_path / f"clean-{step}")
+        assert tree_digest(project.output) == tree_digest(clean), f"after {kind!r} (step {step})"
+    assert serving.memory[pipeline.Inputs].previous is None  # no chain of every build's inputs
+
+
 @pytest.mark.parametrize("kind", ["entry text", "new entry", "deleted entry", "template"])
 def test_a_split_search_index_reindexes_only_the_bundles_an_edit_touches(tmp_path: Path, monkeypatch, kind: str):
     monkeypatch.setattr(explainer.search, "SHARD_PAGES", 12)

@@ -25,10 +25,13 @@ NUMBERS = 1100
 rows = st.lists(st.lists(st.integers(0, NUMBERS), max_size=12).map(lambda r: sorted(set(r))), max_size=30)
 
 
-class Digests:
+class Digests(Inputs):
     """Inputs whose every read has the digest of its name."""
 
-    def digest_of(self, read) -> str:
+    def __init__(self) -> None:
+        super().__init__(None, {}, None, str, {})
+
+    def _compute(self, read) -> str:
         return f"now {read}"
 
 
@@ -144,3 +147,40 @@ def test_a_back_reference_is_digested_anew_unless_it_is_the_same_value_of_the_sa
     assert digest_in(other, "bo") == digest(repr(("e3",))) and digest_in(table) == first
     table["ana"] = ("e9",)  # the build never changes a table in place; were it done, it would be seen
     assert digest_in(table) == digest(repr(("e9",)))
+
+
+entry_digests = st.dictionaries(st.sampled_from([f"e{n}" for n in range(40)]), st.sampled_from("abc"), max_size=40)
+
+
+@SETTINGS
+@given(
+    first=entry_digests,
+    second=entry_digests,
+    third=entry_digests,
+    reads=st.lists(st.sampled_from([f"e{n}" for n in range(45)]), unique=True, max_size=45),
+    more=st.lists(st.sampled_from([f"e{n}" for n in range(45, 60)]), unique=True, max_size=15),
+)
+def test_digests_compared_by_the_reads_changed_since_the_last_inputs_are_those_compared_one_by_one(
+    first, second, third, reads, more
+):
+    # serve's builds: each one's inputs compare the digests the last one recorded by the reads whose digest
+    # changed between the two (Inputs.digests_for), not read by read; the answer is the same, along a chain
+    # of builds whose records gain reads (numbered anew, as a page that reads something new).
+    def plain(inputs: Inputs, names: list, was: list) -> tuple[list, set]:
+        now = [inputs.digest_of(("entry", name)) for name in names]
+        return now, {place for place, (found, then) in enumerate(zip(now, was, strict=True)) if found != then}
+
+    names = [("entry", name) for name in reads]
+    one = Inputs(None, first, None, str, {})
+    recorded, _ = one.digests_for(names, ["?"] * len(names))
+    two = Inputs(None, second, None, str, {}, previous=one)
+    assert two.digests_for(names, recorded) == plain(two, reads, recorded)
+    successor, _ = two.digests_for(names, recorded)
+    grown = [*names, *(("entry", name) for name in more)]
+    successor.extend(two.digest_of(read) for read in grown[len(names) :])  # as Manifest.number adds them
+    two.forget_previous()
+    three = Inputs(None, third, None, str, {}, previous=two)
+    assert three.digests_for(grown, successor) == plain(three, [name for _, name in grown], successor)
+    # A list the last inputs did not make (an equal copy, one loaded from disk) is compared read by read.
+    copy = list(successor)
+    assert three.digests_for(grown, copy) == plain(three, [name for _, name in grown], copy)
