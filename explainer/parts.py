@@ -85,7 +85,7 @@ class Parts:
         self.inputs = inputs
         self.reads: list[Read] = list(table["reads"]) if usable else []
         """Every read any part made, numbered once: the layouts name reads by their number here."""
-        self._numbers = {read: number for number, read in enumerate(self.reads)}
+        self._numbers = dict(zip(self.reads, range(len(self.reads)), strict=True))
         was = table["digests"] if usable else []
         self.digests, self.changed = inputs.digests_for(self.reads, was)
         self._written: dict[str, Written] = dict(table["files"]) if usable and output is not None else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -123,7 +124,7 @@ def patched_facets(kept: tuple[int, tuple[Facet, ...]], before: Model, model: Mo
     # The order of the events, people and agreements is the order of the facets and of their events.
     for kind in ("events", "people", "agreements"):
         now, was = getattr(model, kind), getattr(before, kind)
-        if len(now) != len(was) or any(a.id != b.id for a, b in zip(now, was, strict=True)):
+        if len(now) != len(was) or list(map(_ID, now)) != list(map(_ID, was)):
             return False
     if new:
         # The facets an edited event is in, by their kind and value: a year (on large sites), its
@@ -138,6 +139,9 @@ def patched_facets(kept: tuple[int, tuple[Facet, ...]], before: Model, model: Mo
         )
     _LAST[:] = [model, YEAR_PAGES_FROM, facets]
     return True
+
+
+_ID = operator.attrgetter("id")
 
 
 def _facet_fields(event: Event) -> tuple:

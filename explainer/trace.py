@@ -206,6 +206,8 @@ class Inputs:
 
     def __post_init__(self) -> None:
         self._known: dict[Read, str] = dict(self.known)
+        self._others: dict[Read, str] = dict(self.known)
+        """The digests of reads other than entries' (see _changed_since)."""
         self._digested: dict[int, list[str]] = {}
         self._places: dict[int, tuple[list[Read], dict[Read, int]]] = {}
         self._changed: set[Read] | None = None
@@ -215,6 +217,8 @@ class Inputs:
         known = self._known.get(read)
         if known is None:
             known = self._known[read] = self._compute(read)
+            if read[0] != "entry":
+                self._others[read] = known
         return known
 
     def digests_for(self, reads: list[Read], was: list[str]) -> tuple[list[str], set[int]]:
@@ -237,8 +241,8 @@ class Inputs:
                 places = self._places_in(reads)
                 for read in since:
                     place = places.get(read)
-                    if place is not None:
-                        now[place] = self.digest_of(read)
+                    if place is not None and (found := self.digest_of(read)) != was[place]:
+                        now[place] = found
                         changed.add(place)
         else:
             now = [self.digest_of(read) for read in reads]
@@ -255,8 +259,14 @@ class Inputs:
 
     def _changed_since(self, previous: Inputs) -> set[Read]:
         # The reads `previous` found a digest for that now have another: every read of a list it made.
+        # An entry's digest is its file's (see _compute): those of entries that changed are found by
+        # comparing the two tables of them at C speed; the other reads (about 4,000 back-references at
+        # 10,000 entries) are digested again.
         if self._changed is None:
-            self._changed = {read for read, was in previous._known.items() if self.digest_of(read) != was}
+            before, now = previous.entry_digests, self.entry_digests
+            entries = {("entry", key) for key, _ in before.items() ^ now.items()}
+            others = {read for read, was in previous._others.items() if self.digest_of(read) != was}
+            self._changed = entries | others
         return self._changed
 
     def forget_previous(self) -> None:
@@ -386,7 +396,7 @@ class Manifest:
 
     def numbers(self) -> dict[Read, int]:
         """Return each read's number."""
-        return {read: number for number, read in enumerate(self.reads)}
+        return dict(zip(self.reads, range(len(self.reads)), strict=True))
 
 
 LASTING = frozenset({"filter-items"})

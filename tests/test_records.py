@@ -150,37 +150,42 @@ def test_a_back_reference_is_digested_anew_unless_it_is_the_same_value_of_the_sa
 
 
 entry_digests = st.dictionaries(st.sampled_from([f"e{n}" for n in range(40)]), st.sampled_from("abc"), max_size=40)
+template_digests = st.dictionaries(st.sampled_from([f"t{n}" for n in range(6)]), st.sampled_from("xy"), max_size=6)
+some_reads = st.lists(
+    st.sampled_from([*(("entry", f"e{n}") for n in range(45)), *(("template", f"t{n}") for n in range(6))]),
+    unique=True,
+    max_size=51,
+)
 
 
 @SETTINGS
 @given(
-    first=entry_digests,
-    second=entry_digests,
-    third=entry_digests,
-    reads=st.lists(st.sampled_from([f"e{n}" for n in range(45)]), unique=True, max_size=45),
-    more=st.lists(st.sampled_from([f"e{n}" for n in range(45, 60)]), unique=True, max_size=15),
+    builds=st.lists(st.tuples(entry_digests, template_digests), min_size=3, max_size=3),
+    reads=some_reads,
+    more=st.lists(st.sampled_from([("entry", f"e{n}") for n in range(45, 60)]), unique=True, max_size=15),
 )
-def test_digests_compared_by_the_reads_changed_since_the_last_inputs_are_those_compared_one_by_one(
-    first, second, third, reads, more
-):
+def test_digests_compared_by_the_reads_changed_since_the_last_inputs_are_those_compared_one_by_one(builds, reads, more):
     # serve's builds: each one's inputs compare the digests the last one recorded by the reads whose digest
     # changed between the two (Inputs.digests_for), not read by read; the answer is the same, along a chain
     # of builds whose records gain reads (numbered anew, as a page that reads something new).
-    def plain(inputs: Inputs, names: list, was: list) -> tuple[list, set]:
-        now = [inputs.digest_of(("entry", name)) for name in names]
+    def inputs(build: int, previous: Inputs | None = None) -> Inputs:
+        entries, templates = builds[build]
+        return Inputs(None, entries, None, lambda name: templates.get(name, "none"), {}, previous=previous)
+
+    def plain(inputs: Inputs, reads: list, was: list) -> tuple[list, set]:
+        now = [inputs.digest_of(read) for read in reads]
         return now, {place for place, (found, then) in enumerate(zip(now, was, strict=True)) if found != then}
 
-    names = [("entry", name) for name in reads]
-    one = Inputs(None, first, None, str, {})
-    recorded, _ = one.digests_for(names, ["?"] * len(names))
-    two = Inputs(None, second, None, str, {}, previous=one)
-    assert two.digests_for(names, recorded) == plain(two, reads, recorded)
-    successor, _ = two.digests_for(names, recorded)
-    grown = [*names, *(("entry", name) for name in more)]
-    successor.extend(two.digest_of(read) for read in grown[len(names) :])  # as Manifest.number adds them
+    one = inputs(0)
+    recorded, _ = one.digests_for(reads, ["?"] * len(reads))
+    two = inputs(1, previous=one)
+    assert two.digests_for(reads, recorded) == plain(two, reads, recorded)
+    successor, _ = two.digests_for(reads, recorded)
+    grown = [*reads, *more]
+    successor.extend(two.digest_of(read) for read in more)  # as Manifest.number adds them
     two.forget_previous()
-    three = Inputs(None, third, None, str, {}, previous=two)
-    assert three.digests_for(grown, successor) == plain(three, [name for _, name in grown], successor)
+    three = inputs(2, previous=two)
+    assert three.digests_for(grown, successor) == plain(three, grown, successor)
     # A list the last inputs did not make (an equal copy, one loaded from disk) is compared read by read.
     copy = list(successor)
-    assert three.digests_for(grown, copy) == plain(three, [name for _, name in grown], copy)
+    assert three.digests_for(grown, copy) == plain(three, grown, copy)
