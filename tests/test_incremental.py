@@ -360,7 +360,8 @@ def test_a_sequence_of_edits_rebuilt_incrementally_equals_clean_builds(tmp_path:
         assert tree_digest(project.output) == tree_digest(clean), f"after {kind!r} (step {step})"
 
 
-def _inputs_now(root: Path) -> dict[str, bytes]:
+def inputs_now(root: Path) -> dict[str, bytes]:
+    """Return the bytes of every input file (content, layouts, seeds) by path."""
     return {
         str(item): item.read_bytes()
         for folder in ("content", "layouts", "seeds")
@@ -381,12 +382,12 @@ def test_a_sequence_of_edits_rebuilt_as_serve_does_equals_clean_builds(tmp_path:
     for step, kind in enumerate(chooser.sample(sorted(EDITS), 5)):
         pipeline.keep_model(serving, project, result.snapshot, False)
         serving.save()
-        before = _inputs_now(project.root)
+        before = inputs_now(project.root)
         try:
             EDITS[kind](project.root)
         except (AssertionError, FileNotFoundError, FileExistsError):
             continue  # an earlier edit of the sequence already changed what this one edits
-        after = _inputs_now(project.root)
+        after = inputs_now(project.root)
         saved = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
         result = build(project, search=False, cache=serving, save=False, sole_writer=True, saved=saved)
         clean = clean_build_of(project, tmp_path / f"clean-{step}")

@@ -11,7 +11,7 @@ import pytest
 from explainer import pipeline, stamp
 from explainer.cache import Cache
 from explainer.pipeline import build
-from tests.test_incremental import EDITS, add_entry, assert_same_files, clean_build_of, copy_real_site
+from tests.test_incremental import EDITS, add_entry, assert_same_files, clean_build_of, copy_real_site, inputs_now
 
 EVENT = "content/events/confirmacion-johnson-embajador.yml"
 
@@ -95,15 +95,6 @@ def test_a_file_changed_just_before_a_build_is_read_again_by_the_next(tmp_path: 
     assert (str(path) in known) == (settled == "at once")
 
 
-def _files_now(root: Path) -> dict[str, bytes]:
-    return {
-        str(item): item.read_bytes()
-        for folder in ("content", "layouts", "seeds")
-        for item in (root / folder).rglob("*")
-        if item.is_file()
-    }
-
-
 def _serve_build(project, serving: Cache, saved: list[str] | None):
     # As serve rebuilds: one cache in memory, saved after each build, and the watcher's saved paths.
     result = build(project, search=False, cache=serving, save=False, sole_writer=True, saved=saved)
@@ -118,9 +109,9 @@ def test_a_build_told_which_files_were_saved_equals_a_clean_build_and_stamps_as_
     project = copy_real_site(tmp_path / "site")
     serving = Cache.at(project.root)
     _serve_build(project, serving, None)
-    before = _files_now(project.root)
+    before = inputs_now(project.root)
     EDITS[kind](project.root)
-    after = _files_now(project.root)
+    after = inputs_now(project.root)
     # What a watcher reports: each file changed, added or removed.
     saved = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
     assert saved
