@@ -270,8 +270,10 @@ class Inputs:
         return self._changed
 
     def forget_previous(self) -> None:
-        """Let go of the previous build's inputs (kept only until this build's are complete)."""
+        """Let go of the previous build's inputs and of what comparing with them needed (kept only until
+        this build's are complete: these inputs stay in serve's memory until the next build)."""
         self.previous = None
+        self._places.clear()
 
     def _compute(self, read: Read) -> str:
         what, key = read
